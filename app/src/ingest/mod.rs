@@ -1,0 +1,444 @@
+//! The refresh pipeline: fetch a snapshot, validate it, diff it against the store, write the
+//! changes in one transaction, then enrich only what the classes need, through caches keyed
+//! by what each lookup depends on.
+
+pub mod diff;
+pub mod enrich;
+
+use crate::store::entities::{event, event_history, invalid_record, refresh_run};
+use crate::store::{get_meta, set_meta};
+use chrono::{NaiveDate, Utc};
+use diff::{Class, ProviderState, SnapshotEvent, StoredEvent, SyncMode};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Where events come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventsSource {
+    /// The bundled, deterministically evolving demo feed.
+    Demo,
+}
+
+impl EventsSource {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventsSource::Demo => "demo",
+        }
+    }
+}
+
+/// What one refresh run uses.
+#[derive(Clone, Debug)]
+pub struct RefreshConfig {
+    pub events: EventsSource,
+    /// Origins whose flights are fetched ahead of travellers (`TOURSHERPA_FLIGHT_ORIGINS`).
+    pub flight_origins: Vec<String>,
+    pub mode: SyncMode,
+}
+
+impl Default for RefreshConfig {
+    fn default() -> Self {
+        RefreshConfig {
+            events: EventsSource::Demo,
+            flight_origins: vec!["ICN".into()],
+            mode: SyncMode::Full,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ClassCounts {
+    pub unchanged: i32,
+    pub changed: i32,
+    pub moved: i32,
+    pub new: i32,
+    pub gone: i32,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct CallCounts {
+    pub events: i32,
+    pub places: i32,
+    pub flights: i32,
+}
+
+/// The outcome of one run, as `toursherpa ingest --json` prints it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub run_id: i32,
+    pub status: String,
+    pub classes: ClassCounts,
+    pub calls: CallCounts,
+    pub calls_saved: i32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    pub archived: i32,
+    pub invalid: i32,
+}
+
+const DEMO_GENERATION_KEY: &str = "demo_feed_generation";
+
+/// Checks a snapshot record; the reason is kept when it is set aside.
+pub fn validate(e: &SnapshotEvent) -> Result<(), String> {
+    if e.id.trim().is_empty() {
+        return Err("empty id".into());
+    }
+    if e.title.trim().is_empty() {
+        return Err("empty title".into());
+    }
+    if !(-90.0..=90.0).contains(&e.lat) || !(-180.0..=180.0).contains(&e.lon) {
+        return Err(format!("location {},{} is not on Earth", e.lat, e.lon));
+    }
+    if e.lat == 0.0 && e.lon == 0.0 {
+        return Err("location is 0,0 (missing)".into());
+    }
+    if e.start > e.end {
+        return Err(format!("starts {} after it ends {}", e.start, e.end));
+    }
+    if e.country.len() != 2 {
+        return Err(format!(
+            "country `{}` is not an ISO alpha-2 code",
+            e.country
+        ));
+    }
+    if !crate::types::CATEGORIES.contains(&e.category.as_str()) {
+        return Err(format!("unknown category `{}`", e.category));
+    }
+    Ok(())
+}
+
+/// Runs one refresh to the end and records it. Store errors end the run as `failed`.
+pub async fn refresh(db: &DatabaseConnection, config: &RefreshConfig) -> Result<RunReport, DbErr> {
+    let started = Utc::now();
+    let run = refresh_run::ActiveModel {
+        mode: Set(match config.mode {
+            SyncMode::Full => "full",
+            SyncMode::Incremental => "incremental",
+        }
+        .into()),
+        status: Set("running".into()),
+        stage: Set("fetch".into()),
+        events_provider: Set(config.events.name().into()),
+        started_at: Set(started),
+        finished_at: Set(None),
+        unchanged: Set(0),
+        changed: Set(0),
+        moved: Set(0),
+        new: Set(0),
+        gone: Set(0),
+        archived: Set(0),
+        invalid: Set(0),
+        calls_events: Set(0),
+        calls_places: Set(0),
+        calls_flights: Set(0),
+        calls_saved: Set(0),
+        deferred: Set(0),
+        errors: Set("[]".into()),
+        feed_generation: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let run_id = run.id;
+    let mut report = RunReport {
+        run_id,
+        status: "running".into(),
+        classes: ClassCounts::default(),
+        calls: CallCounts::default(),
+        calls_saved: 0,
+        errors: Vec::new(),
+        archived: 0,
+        invalid: 0,
+    };
+    let outcome = run_stages(db, config, &mut report).await;
+    report.status = match &outcome {
+        Ok(()) => "succeeded".into(),
+        Err(e) => {
+            tracing::error!(run_id, error = %e, "refresh failed");
+            report.errors.push(e.to_string());
+            "failed".into()
+        }
+    };
+    let mut done: refresh_run::ActiveModel = run.into();
+    done.status = Set(report.status.clone());
+    done.stage = Set("done".into());
+    done.finished_at = Set(Some(Utc::now()));
+    done.unchanged = Set(report.classes.unchanged);
+    done.changed = Set(report.classes.changed);
+    done.moved = Set(report.classes.moved);
+    done.new = Set(report.classes.new);
+    done.gone = Set(report.classes.gone);
+    done.archived = Set(report.archived);
+    done.invalid = Set(report.invalid);
+    done.calls_events = Set(report.calls.events);
+    done.calls_places = Set(report.calls.places);
+    done.calls_flights = Set(report.calls.flights);
+    done.calls_saved = Set(report.calls_saved);
+    done.errors = Set(serde_json::to_string(&report.errors).unwrap_or_else(|_| "[]".into()));
+    done.update(db).await?;
+    Ok(report)
+}
+
+async fn set_stage(db: &DatabaseConnection, run_id: i32, stage: &str) -> Result<(), DbErr> {
+    refresh_run::Entity::update_many()
+        .col_expr(
+            refresh_run::Column::Stage,
+            sea_orm::sea_query::Expr::value(stage),
+        )
+        .filter(refresh_run::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn run_stages(
+    db: &DatabaseConnection,
+    config: &RefreshConfig,
+    report: &mut RunReport,
+) -> Result<(), DbErr> {
+    let run_id = report.run_id;
+    let today = Utc::now().date_naive();
+
+    // 1. Fetch.
+    let (snapshot, generation) = match config.events {
+        EventsSource::Demo => {
+            let generation: u32 = get_meta(db, DEMO_GENERATION_KEY)
+                .await?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            report.calls.events += 1;
+            (crate::demo::feed::snapshot(generation), Some(generation))
+        }
+    };
+
+    // 2. Validate: bad records are set aside with their reason, never stop the run.
+    set_stage(db, run_id, "validate").await?;
+    let mut valid = Vec::with_capacity(snapshot.len());
+    let mut invalid = Vec::new();
+    for e in snapshot {
+        match validate(&e) {
+            Ok(()) => valid.push(e),
+            Err(reason) => invalid.push((e.id.clone(), reason)),
+        }
+    }
+    report.invalid = invalid.len() as i32;
+
+    // 3. Diff against the stored state of this provider's events.
+    set_stage(db, run_id, "diff").await?;
+    let stored = load_stored(db, config.events.name()).await?;
+    let diff = diff::diff(&stored, &valid, config.mode, today);
+    report.classes = ClassCounts {
+        unchanged: diff.count(Class::Unchanged) as i32,
+        changed: diff.count(Class::Changed) as i32,
+        moved: diff.count(Class::Moved) as i32,
+        new: diff.count(Class::New) as i32,
+        gone: diff.count(Class::Gone) as i32,
+    };
+    report.archived = diff.archived.len() as i32;
+
+    // 4. Commit the events in one transaction: readers see the old state or the new one.
+    set_stage(db, run_id, "commit").await?;
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    for (provider_id, reason) in &invalid {
+        invalid_record::ActiveModel {
+            run_id: Set(run_id),
+            provider_id: Set(provider_id.clone()),
+            reason: Set(reason.clone()),
+            recorded_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    for d in &diff.decisions {
+        if d.class == Class::Unchanged {
+            continue;
+        }
+        match d.snapshot_index.map(|i| &valid[i]) {
+            Some(e) => {
+                let mut row = active_model(e, config.events.name(), now, run_id);
+                row.last_class = Set(d.class as i16);
+                if d.class == Class::Gone {
+                    row.state = Set("gone".into());
+                    row.gone_reason = Set(d.gone_reason.clone());
+                }
+                if stored.contains_key(&d.id) {
+                    row.first_seen_at = sea_orm::ActiveValue::NotSet;
+                    row.update(&txn).await?;
+                } else {
+                    row.insert(&txn).await?;
+                }
+            }
+            None => {
+                event::Entity::update_many()
+                    .col_expr(
+                        event::Column::State,
+                        sea_orm::sea_query::Expr::value("gone"),
+                    )
+                    .col_expr(
+                        event::Column::GoneReason,
+                        sea_orm::sea_query::Expr::value(d.gone_reason.clone()),
+                    )
+                    .col_expr(
+                        event::Column::LastClass,
+                        sea_orm::sea_query::Expr::value(Class::Gone as i16),
+                    )
+                    .col_expr(
+                        event::Column::LastChangedAt,
+                        sea_orm::sea_query::Expr::value(now),
+                    )
+                    .filter(event::Column::Id.eq(d.id.clone()))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        event_history::ActiveModel {
+            event_id: Set(d.id.clone()),
+            run_id: Set(run_id),
+            class: Set(d.class as i16),
+            detail: Set(d.gone_reason.clone().unwrap_or_default()),
+            recorded_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    if !diff.archived.is_empty() {
+        event::Entity::update_many()
+            .col_expr(
+                event::Column::State,
+                sea_orm::sea_query::Expr::value("archived"),
+            )
+            .filter(event::Column::Id.is_in(diff.archived.clone()))
+            .exec(&txn)
+            .await?;
+    }
+    if let Some(g) = generation {
+        set_meta(&txn, DEMO_GENERATION_KEY, &(g + 1).to_string()).await?;
+        refresh_run::Entity::update_many()
+            .col_expr(
+                refresh_run::Column::FeedGeneration,
+                sea_orm::sea_query::Expr::value(g as i32),
+            )
+            .filter(refresh_run::Column::Id.eq(run_id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+
+    // 5. Enrich what the classes need.
+    set_stage(db, run_id, "enrich").await?;
+    let plan = enrich::plan(&diff, &valid);
+    let calls = enrich::run(db, &plan, &config.flight_origins).await?;
+    report.calls.places += calls.places;
+    report.calls.flights += calls.flights;
+    let active = diff
+        .decisions
+        .iter()
+        .filter(|d| d.class != Class::Gone)
+        .count() as i32;
+    let full_cost = active * enrich::full_calls_per_event(config.flight_origins.len());
+    report.calls_saved = (full_cost - calls.places - calls.flights).max(0);
+    Ok(())
+}
+
+async fn load_stored(
+    db: &DatabaseConnection,
+    provider: &str,
+) -> Result<HashMap<String, StoredEvent>, DbErr> {
+    let rows: Vec<(
+        String,
+        String,
+        f64,
+        f64,
+        String,
+        NaiveDate,
+        NaiveDate,
+        String,
+    )> = event::Entity::find()
+        .select_only()
+        .columns([
+            event::Column::Id,
+            event::Column::Fingerprint,
+            event::Column::Lat,
+            event::Column::Lon,
+            event::Column::VenueName,
+            event::Column::StartDate,
+            event::Column::EndDate,
+            event::Column::State,
+        ])
+        .filter(event::Column::Provider.eq(provider))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, fingerprint, lat, lon, venue_name, start, end, state)| {
+                (
+                    id,
+                    StoredEvent {
+                        fingerprint,
+                        lat,
+                        lon,
+                        venue_name,
+                        start,
+                        end,
+                        state,
+                    },
+                )
+            },
+        )
+        .collect())
+}
+
+fn active_model(
+    e: &SnapshotEvent,
+    provider: &str,
+    now: chrono::DateTime<Utc>,
+    run_id: i32,
+) -> event::ActiveModel {
+    let (gone_reason, duplicate_of) = match &e.state {
+        ProviderState::Active => (None, None),
+        ProviderState::Deleted {
+            reason,
+            duplicate_of,
+        } => (Some(reason.clone()), duplicate_of.clone()),
+    };
+    event::ActiveModel {
+        id: Set(e.id.clone()),
+        provider: Set(provider.into()),
+        title: Set(e.title.clone()),
+        description: Set(e.description.clone()),
+        category: Set(e.category.clone()),
+        labels: Set(serde_json::to_string(&e.labels).unwrap_or_else(|_| "[]".into())),
+        rank: Set(e.rank),
+        local_rank: Set(e.local_rank),
+        attendance: Set(e.attendance),
+        spend_usd: Set(e.spend_usd),
+        start_date: Set(e.start),
+        end_date: Set(e.end),
+        timezone: Set(e.timezone.clone()),
+        venue_name: Set(e.venue_name.clone()),
+        address: Set(e.address.clone()),
+        city: Set(e.city.clone()),
+        country: Set(e.country.clone()),
+        lat: Set(e.lat),
+        lon: Set(e.lon),
+        state: Set("active".into()),
+        gone_reason: Set(gone_reason),
+        duplicate_of: Set(duplicate_of),
+        fingerprint: Set(e.fingerprint()),
+        last_class: Set(0),
+        provider_updated: Set(e.updated),
+        first_seen_at: Set(now),
+        last_changed_at: Set(now),
+        last_run_id: Set(Some(run_id)),
+        demo: Set(provider == "demo"),
+    }
+}

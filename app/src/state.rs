@@ -1,0 +1,20 @@
+//! What the server hands to every request: the store and the site settings.
+
+use crate::types::SiteInfo;
+use sea_orm::DatabaseConnection;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub site: SiteInfo,
+    /// Set while a refresh runs in this process.
+    pub refreshing: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn refresh_running(&self) -> bool {
+        self.refreshing.load(Ordering::Relaxed)
+    }
+}

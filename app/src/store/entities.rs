@@ -1,0 +1,280 @@
+//! sea-orm entities, one per table of the initial migration.
+
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub provider: String,
+        pub title: String,
+        pub description: String,
+        pub category: String,
+        /// JSON array of strings.
+        pub labels: String,
+        pub rank: i32,
+        pub local_rank: Option<i32>,
+        pub attendance: Option<i64>,
+        pub spend_usd: Option<i64>,
+        pub start_date: Date,
+        pub end_date: Date,
+        pub timezone: String,
+        pub venue_name: String,
+        pub address: String,
+        pub city: String,
+        pub country: String,
+        pub lat: f64,
+        pub lon: f64,
+        /// `active`, `gone` or `archived`.
+        pub state: String,
+        pub gone_reason: Option<String>,
+        pub duplicate_of: Option<String>,
+        pub fingerprint: String,
+        pub last_class: i16,
+        pub provider_updated: Option<DateTimeUtc>,
+        pub first_seen_at: DateTimeUtc,
+        pub last_changed_at: DateTimeUtc,
+        pub last_run_id: Option<i32>,
+        pub demo: bool,
+    }
+    no_relations!();
+}
+
+pub mod event_history {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_history")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub event_id: String,
+        pub run_id: i32,
+        pub class: i16,
+        pub detail: String,
+        pub recorded_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod place {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "places")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub provider: String,
+        pub provider_id: String,
+        pub kind: String,
+        pub name: String,
+        pub lat: f64,
+        pub lon: f64,
+        pub rating: Option<f64>,
+        pub rating_count: Option<i32>,
+        pub price_level: Option<i16>,
+        pub address: String,
+        pub url: Option<String>,
+        pub fetched_at: DateTimeUtc,
+        pub demo: bool,
+    }
+    no_relations!();
+}
+
+pub mod place_lookup {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "place_lookups")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub cell: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kind: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub provider: String,
+        pub result_count: i32,
+        pub fetched_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod airport {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "airports")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub iata: String,
+        pub icao: Option<String>,
+        pub name: String,
+        pub city: String,
+        pub subdivision: Option<String>,
+        pub country: String,
+        pub lat: f64,
+        pub lon: f64,
+        pub tz: String,
+        pub elevation_ft: Option<i32>,
+        pub scheduled: bool,
+    }
+    no_relations!();
+}
+
+pub mod country {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "countries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub iso2: String,
+        pub iso3: String,
+        pub numeric: String,
+        pub name_en: String,
+        pub name_ko: String,
+        pub currency: String,
+        pub lat: Option<f64>,
+        pub lon: Option<f64>,
+    }
+    no_relations!();
+}
+
+pub mod event_airport {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_airports")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub iata: String,
+        pub distance_km: f64,
+        pub position: i16,
+    }
+    no_relations!();
+}
+
+pub mod flight_offer {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "flight_offers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub provider: String,
+        pub origin: String,
+        pub destination: String,
+        pub depart_date: Date,
+        pub carrier_code: String,
+        pub carrier_name: String,
+        pub flight_number: Option<String>,
+        pub stops: i16,
+        pub departs_at: String,
+        pub arrives_at: String,
+        pub duration_minutes: i32,
+        pub price_minor: i64,
+        pub currency: String,
+        pub booking_url: Option<String>,
+        pub fetched_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub demo: bool,
+    }
+    no_relations!();
+}
+
+pub mod flight_lookup {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "flight_lookups")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub origin: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub destination: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub depart_date: Date,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub provider: String,
+        pub result_count: i32,
+        pub fetched_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod refresh_run {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_runs")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub mode: String,
+        pub status: String,
+        pub stage: String,
+        pub events_provider: String,
+        pub started_at: DateTimeUtc,
+        pub finished_at: Option<DateTimeUtc>,
+        pub unchanged: i32,
+        pub changed: i32,
+        pub moved: i32,
+        pub new: i32,
+        pub gone: i32,
+        pub archived: i32,
+        pub invalid: i32,
+        pub calls_events: i32,
+        pub calls_places: i32,
+        pub calls_flights: i32,
+        pub calls_saved: i32,
+        pub deferred: i32,
+        /// JSON array of error messages.
+        pub errors: String,
+        pub feed_generation: Option<i32>,
+    }
+    no_relations!();
+}
+
+pub mod invalid_record {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invalid_records")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub run_id: i32,
+        pub provider_id: String,
+        pub reason: String,
+        pub recorded_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod meta {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "meta")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub value: String,
+    }
+    no_relations!();
+}

@@ -1,0 +1,98 @@
+//! The store: one sea-orm connection that works the same on SQLite and PostgreSQL,
+//! the queries that pages and the JSON API share, and the bundled reference data.
+
+pub mod entities;
+pub mod events;
+pub mod reference;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr,
+    EntityTrait,
+};
+
+pub use sea_orm::DatabaseConnection as Db;
+
+/// The default store: SQLite under `data/`, created on first use.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/toursherpa.db?mode=rwc";
+
+/// Opens the store named by `url`, creating the folder of a SQLite file when needed.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = sqlite_path(url) {
+        if let Some(dir) = std::path::Path::new(&path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    DbErr::Custom(format!("cannot create folder {}: {e}", dir.display()))
+                })?;
+            }
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_string());
+    options.sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        options.max_connections(4);
+    } else {
+        options.max_connections(16);
+    }
+    let db = Database::connect(options).await?;
+    if url.starts_with("sqlite:") && !url.contains(":memory:") {
+        // WAL lets readers keep reading the previous state while a refresh writes.
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        db.execute_unprepared("PRAGMA synchronous=NORMAL").await?;
+    }
+    Ok(db)
+}
+
+/// Brings the schema up to date.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// Reads one metadata value.
+pub async fn get_meta<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<String>, DbErr> {
+    Ok(entities::meta::Entity::find_by_id(key.to_string())
+        .one(db)
+        .await?
+        .map(|m| m.value))
+}
+
+/// Writes one metadata value, replacing what was there.
+pub async fn set_meta<C: ConnectionTrait>(db: &C, key: &str, value: &str) -> Result<(), DbErr> {
+    use entities::meta;
+    meta::Entity::insert(meta::ActiveModel {
+        key: Set(key.to_string()),
+        value: Set(value.to_string()),
+    })
+    .on_conflict(
+        OnConflict::column(meta::Column::Key)
+            .update_column(meta::Column::Value)
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_paths_are_found_in_urls() {
+        assert_eq!(
+            sqlite_path("sqlite://data/toursherpa.db?mode=rwc").as_deref(),
+            Some("data/toursherpa.db")
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://x@h/db"), None);
+    }
+}

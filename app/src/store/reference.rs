@@ -1,0 +1,156 @@
+//! Bundled reference data (airports, countries), compiled into the binary and loaded into
+//! the store at start. Loading is idempotent: a fingerprint of the bundled files is kept
+//! in `meta`, and an unchanged bundle costs one read.
+
+use super::entities::{airport, country};
+use super::{get_meta, set_meta};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
+use serde::Deserialize;
+
+const AIRPORTS_CSV: &str = include_str!("../../data/airports.csv");
+const COUNTRIES_CSV: &str = include_str!("../../data/countries.csv");
+const META_KEY: &str = "reference_data_fingerprint";
+/// Rows per INSERT: well inside SQLite's and PostgreSQL's bind-parameter limits.
+const BATCH: usize = 400;
+
+#[derive(Debug, Deserialize)]
+struct AirportRow {
+    iata: String,
+    icao: String,
+    name: String,
+    city: String,
+    subdivision: String,
+    country: String,
+    lat: f64,
+    lon: f64,
+    tz: String,
+    elevation_ft: Option<i32>,
+    scheduled: u8,
+}
+
+#[derive(Debug, Deserialize)]
+struct CountryRow {
+    iso2: String,
+    iso3: String,
+    numeric: String,
+    name_en: String,
+    name_ko: String,
+    currency: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
+}
+
+/// FNV-1a: a stable fingerprint (not for security).
+pub fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for part in parts {
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        h ^= 0x1f;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(csv_text: &str) -> Result<Vec<T>, DbErr> {
+    csv::Reader::from_reader(csv_text.as_bytes())
+        .deserialize()
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(|e| DbErr::Custom(format!("bundled reference data is malformed: {e}")))
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Loads airports and countries unless the same bundle is already in the store.
+/// Returns true when it wrote.
+pub async fn load(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    let fingerprint = format!(
+        "{:016x}",
+        fnv1a(&[AIRPORTS_CSV.as_bytes(), COUNTRIES_CSV.as_bytes()])
+    );
+    if get_meta(db, META_KEY).await?.as_deref() == Some(fingerprint.as_str()) {
+        return Ok(false);
+    }
+    let airports: Vec<AirportRow> = parse(AIRPORTS_CSV)?;
+    let countries: Vec<CountryRow> = parse(COUNTRIES_CSV)?;
+    let txn = db.begin().await?;
+    airport::Entity::delete_many().exec(&txn).await?;
+    country::Entity::delete_many().exec(&txn).await?;
+    for chunk in airports.chunks(BATCH) {
+        airport::Entity::insert_many(chunk.iter().map(|a| airport::ActiveModel {
+            iata: Set(a.iata.clone()),
+            icao: Set(non_empty(a.icao.clone())),
+            name: Set(a.name.clone()),
+            city: Set(a.city.clone()),
+            subdivision: Set(non_empty(a.subdivision.clone())),
+            country: Set(a.country.clone()),
+            lat: Set(a.lat),
+            lon: Set(a.lon),
+            tz: Set(a.tz.clone()),
+            elevation_ft: Set(a.elevation_ft),
+            scheduled: Set(a.scheduled == 1),
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    for chunk in countries.chunks(BATCH) {
+        country::Entity::insert_many(chunk.iter().map(|c| country::ActiveModel {
+            iso2: Set(c.iso2.clone()),
+            iso3: Set(c.iso3.clone()),
+            numeric: Set(c.numeric.clone()),
+            name_en: Set(c.name_en.clone()),
+            name_ko: Set(c.name_ko.clone()),
+            currency: Set(c.currency.clone()),
+            lat: Set(c.lat),
+            lon: Set(c.lon),
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    set_meta(&txn, META_KEY, &fingerprint).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// The bundled airports, parsed (for nearest-airport search without a database round trip).
+pub fn bundled_airports() -> Vec<airport::Model> {
+    parse::<AirportRow>(AIRPORTS_CSV)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| airport::Model {
+            iata: a.iata,
+            icao: non_empty(a.icao),
+            name: a.name,
+            city: a.city,
+            subdivision: non_empty(a.subdivision),
+            country: a.country,
+            lat: a.lat,
+            lon: a.lon,
+            tz: a.tz,
+            elevation_ft: a.elevation_ft,
+            scheduled: a.scheduled == 1,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_files_parse_and_hold_the_known_airports() {
+        let airports: Vec<AirportRow> = parse(AIRPORTS_CSV).unwrap();
+        assert!(airports.len() > 7000, "{}", airports.len());
+        let icn = airports.iter().find(|a| a.iata == "ICN").unwrap();
+        assert_eq!(icn.country, "KR");
+        assert_eq!(icn.scheduled, 1);
+        let countries: Vec<CountryRow> = parse(COUNTRIES_CSV).unwrap();
+        let kr = countries.iter().find(|c| c.iso2 == "KR").unwrap();
+        assert_eq!(kr.name_ko, "대한민국");
+        assert_eq!(kr.currency, "KRW");
+    }
+}

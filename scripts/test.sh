@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up and runs every TourSherpa test: formatting and lints, unit tests, the API and
+# pipeline integration tests against SQLite and PostgreSQL, and the browser tests.
+#
+# PostgreSQL: TOURSHERPA_TEST_POSTGRES names a server where tests may create and drop their
+# own databases (default postgres://postgres@127.0.0.1:5432/postgres).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh --with-browser
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export TOURSHERPA_TEST_POSTGRES="${TOURSHERPA_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "PostgreSQL reachable"
+if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+  command -v pg_ctlcluster >/dev/null && pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432
+
+step "formatting and lints"
+cargo fmt --all -- --check
+cargo clippy -p app -p server -p migrations --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and integration tests (SQLite and PostgreSQL)"
+cargo test -p app --features ssr
+cargo test -p server
+
+step "browser tests (chromium)"
+E2E_DIR=$(mktemp -d)
+trap 'rm -rf "$E2E_DIR"' EXIT
+DATABASE_URL="sqlite://$E2E_DIR/e2e.db?mode=rwc" cargo leptos end-to-end --release

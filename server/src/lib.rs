@@ -1,0 +1,97 @@
+//! The TourSherpa server: the axum application (pages, server functions, JSON API, static
+//! files) and its start-up (store, migrations, reference data, first refresh).
+
+pub mod api;
+pub mod config;
+
+use app::state::AppState;
+use app::types::SiteInfo;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::Router;
+use config::Config;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The router's state: Leptos' options for the pages, the app state for everything else.
+#[derive(Clone, FromRef)]
+pub struct ServerState {
+    pub leptos_options: LeptosOptions,
+    pub app: AppState,
+}
+
+/// Opens the store, brings the schema up to date and loads the bundled reference data.
+pub async fn open_store(config: &Config) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
+    let db = app::store::connect(&config.database_url).await?;
+    app::store::migrate(&db).await?;
+    let t = Instant::now();
+    let wrote = app::store::reference::load(&db).await?;
+    tracing::info!(
+        wrote,
+        millis = t.elapsed().as_millis() as u64,
+        "reference data ready"
+    );
+    Ok(db)
+}
+
+/// The application state for a configuration and an open store.
+pub fn app_state(config: &Config, db: sea_orm::DatabaseConnection) -> AppState {
+    AppState {
+        db,
+        site: SiteInfo {
+            tile_url: config.tile_url.clone(),
+            tile_attribution: config.tile_attribution.clone(),
+            demo: config.refresh.events == app::ingest::EventsSource::Demo,
+        },
+        refreshing: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+/// Runs one refresh in the background unless one is already running in this process.
+pub fn spawn_refresh(state: &AppState, config: &Config) {
+    if state.refreshing.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let state = state.clone();
+    let refresh = config.refresh.clone();
+    tokio::spawn(async move {
+        match app::ingest::refresh(&state.db, &refresh).await {
+            Ok(r) => {
+                tracing::info!(run_id = r.run_id, status = %r.status, classes = ?r.classes, "refresh finished")
+            }
+            Err(e) => tracing::error!(error = %e, "refresh could not be recorded"),
+        }
+        state.refreshing.store(false, Ordering::SeqCst);
+    });
+}
+
+/// The whole HTTP application.
+pub fn router(leptos_options: LeptosOptions, app_state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let state = ServerState {
+        leptos_options: leptos_options.clone(),
+        app: app_state.clone(),
+    };
+    let context_state = app_state.clone();
+    Router::new()
+        .merge(api::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            ServerState,
+            _,
+        >(move || provide_context(app_state.clone()), shell))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(state)
+}

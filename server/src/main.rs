@@ -1,0 +1,126 @@
+//! `toursherpa`: the web app (`serve`, the default), one refresh (`ingest`) and schema
+//! migrations (`migrate`).
+
+use clap::{Parser, Subcommand};
+use leptos::prelude::get_configuration;
+use server::config::Config;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "toursherpa", version, about = "Event-centred travel search")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app and the JSON API (the default).
+    Serve,
+    /// Run one refresh now; exit non-zero if it failed.
+    Ingest {
+        /// Fetch a full snapshot instead of the changes since the last run.
+        #[arg(long)]
+        full: bool,
+        /// Print the run's summary as one JSON object on the last line of standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring the store's schema up to date and exit.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("toursherpa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Ingest { full, json } => ingest(config, full, json).await,
+        Command::Migrate => migrate(config).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("toursherpa: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn serve(config: Config) -> Result<ExitCode, AnyError> {
+    let leptos_options = get_configuration(None)?.leptos_options;
+    let addr = leptos_options.site_addr;
+    let db = server::open_store(&config).await?;
+    let state = server::app_state(&config, db);
+    if app::ingest::enrich::store_is_empty(&state.db).await? {
+        tracing::info!("empty store: running a first refresh in the background");
+        server::spawn_refresh(&state, &config);
+    }
+    let app = server::router(leptos_options, state);
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    tracing::info!("listening on http://{addr}");
+    axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ingest(mut config: Config, full: bool, json: bool) -> Result<ExitCode, AnyError> {
+    config.refresh.mode = if full {
+        app::ingest::diff::SyncMode::Full
+    } else {
+        app::ingest::diff::SyncMode::Incremental
+    };
+    let db = server::open_store(&config).await?;
+    let report = app::ingest::refresh(&db, &config.refresh).await?;
+    eprintln!(
+        "run {}: {} · unchanged {} · changed {} · moved {} · new {} · gone {} · calls: events {}, places {}, flights {} · saved {}",
+        report.run_id,
+        report.status,
+        report.classes.unchanged,
+        report.classes.changed,
+        report.classes.moved,
+        report.classes.new,
+        report.classes.gone,
+        report.calls.events,
+        report.calls.places,
+        report.calls.flights,
+        report.calls_saved
+    );
+    for e in &report.errors {
+        eprintln!("error: {e}");
+    }
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(if report.status == "succeeded" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn migrate(config: Config) -> Result<ExitCode, AnyError> {
+    let db = app::store::connect(&config.database_url).await?;
+    app::store::migrate(&db).await?;
+    eprintln!("schema is up to date");
+    Ok(ExitCode::SUCCESS)
+}
