@@ -21,13 +21,11 @@ pg_isready -h 127.0.0.1 -p 5432
 step "formatting and lints"
 cargo fmt --all -- --check
 cargo clippy -p app -p server -p migrations --all-targets -- -D warnings
-cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test -p app --features ssr
 cargo test -p server
 
 step "browser tests (chromium)"
-E2E_DIR=$(mktemp -d)
-trap 'rm -rf "$E2E_DIR"' EXIT
-DATABASE_URL="sqlite://$E2E_DIR/e2e.db?mode=rwc" cargo leptos end-to-end --release
+./scripts/e2e.sh

@@ -67,7 +67,7 @@ impl Cursor {
     }
 
     pub fn decode(token: &str) -> Option<Cursor> {
-        if token.len() % 2 != 0 || token.len() > 4096 {
+        if !token.len().is_multiple_of(2) || token.len() > 4096 {
             return None;
         }
         let bytes = (0..token.len())
@@ -183,6 +183,10 @@ impl EventFilter {
         let mut cursor = None;
         for (key, value) in pairs {
             let value = value.as_str();
+            // An empty field (as an HTML form sends it) means "no constraint".
+            if key.is_empty() || value.trim().is_empty() {
+                continue;
+            }
             match key.as_str() {
                 "q" => {
                     let q = value.trim();
@@ -399,6 +403,23 @@ mod tests {
             EventFilter::from_pairs(&pairs(&[("sort", "start"), ("cursor", &c.encode())]), &[])
                 .unwrap();
         assert_eq!(ok.cursor, Some(c));
+    }
+
+    #[test]
+    fn empty_form_fields_are_no_constraint() {
+        let f = EventFilter::from_pairs(
+            &pairs(&[
+                ("q", ""),
+                ("category", "sports"),
+                ("country", ""),
+                ("from", ""),
+                ("", ""),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(f.categories, vec!["sports"]);
+        assert_eq!((f.q, f.from, f.countries.len()), (None, None, 0));
     }
 
     #[test]

@@ -2,38 +2,24 @@
 //! an empty container; in the browser an effect draws the bundled country shapes (and
 //! tiles when a tile URL is configured) and one marker per event.
 
-use crate::types::MapPoint;
+use crate::types::{MapPoint, SiteInfo};
 use leptos::html::Div;
 use leptos::prelude::*;
 
+/// The map of the current result set. It stays mounted while filters change (outside any
+/// `Suspense`) and redraws its markers whenever `data` changes.
 #[component]
-pub fn WorldMap(
-    points: Vec<MapPoint>,
-    tile_url: String,
-    tile_attribution: String,
-) -> impl IntoView {
+pub fn WorldMap(data: Signal<Option<(Vec<MapPoint>, SiteInfo)>>) -> impl IntoView {
     let node = NodeRef::<Div>::new();
-    let count = points.len();
     #[cfg(feature = "hydrate")]
-    {
-        let mut points = Some(points);
-        Effect::new(move |_| {
-            if let (Some(el), Some(points)) = (node.get(), points.take()) {
-                leaflet::draw(&el, &points, &tile_url, &tile_attribution);
-            }
-        });
-    }
+    Effect::new(move |_| {
+        if let (Some(el), Some((points, site))) = (node.get(), data.get()) {
+            leaflet::draw(&el, &points, &site.tile_url, &site.tile_attribution);
+        }
+    });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (points, tile_url, tile_attribution);
-    view! {
-        <div
-            class="world-map"
-            node_ref=node
-            role="region"
-            aria-label=format!("World map with {count} events")
-            data-points=count
-        ></div>
-    }
+    let _ = data;
+    view! { <div class="world-map" node_ref=node role="region" aria-label="World map of the events"></div> }
 }
 
 #[cfg(feature = "hydrate")]
@@ -57,8 +43,14 @@ mod leaflet {
         fn geo_json(data: &JsValue, options: &JsValue) -> Layer;
         #[wasm_bindgen(js_namespace = L, js_name = circleMarker)]
         fn circle_marker(latlng: &JsValue, options: &JsValue) -> Layer;
+        #[wasm_bindgen(js_namespace = L, js_name = layerGroup)]
+        fn layer_group() -> Layer;
         #[wasm_bindgen(method, js_name = addTo)]
         fn add_to(this: &Layer, map: &LMap) -> Layer;
+        #[wasm_bindgen(method, js_name = addTo)]
+        fn add_to_layer(this: &Layer, group: &Layer) -> Layer;
+        #[wasm_bindgen(method, js_name = clearLayers)]
+        fn clear_layers(this: &Layer);
         #[wasm_bindgen(method, js_name = bringToBack)]
         fn bring_to_back(this: &Layer) -> Layer;
         /// Binds a DOM element (never an HTML string: titles come from providers).
@@ -107,11 +99,15 @@ mod leaflet {
         let link = text_element(doc, "a", "Open the event")?;
         link.set_attribute("href", &format!("/events/{}", p.id))
             .ok()?;
-        root.append_child(&doc.create_element("br").ok()?).ok()?;
+        let br = doc.create_element("br").ok()?;
+        root.append_child(&br).ok()?;
         root.append_child(&link).ok()?;
         Some(root)
     }
 
+    /// Draws the points on the map in `el`, creating the map on first use. Leptos may keep
+    /// the same container element when the page's data changes, so the map and its marker
+    /// layer are remembered on the element and only the markers are replaced.
     pub fn draw(
         el: &web_sys::HtmlDivElement,
         points: &[MapPoint],
@@ -119,21 +115,16 @@ mod leaflet {
         attribution: &str,
     ) {
         let el: &web_sys::HtmlElement = el.unchecked_ref();
-        let map = new_map(
-            el,
-            &obj(&[("worldCopyJump", true.into()), ("minZoom", 1.0.into())]),
-        );
-        map.set_view(&latlng(25.0, 10.0), 2.0);
-        if !tile_url.is_empty() {
-            tile_layer(
-                tile_url,
-                &obj(&[
-                    ("attribution", attribution.into()),
-                    ("maxZoom", 18.0.into()),
-                ]),
-            )
-            .add_to(&map);
-        }
+        let key = JsValue::from_str("__toursherpaMarkers");
+        let markers: Layer = match js_sys::Reflect::get(el, &key) {
+            Ok(existing) if !existing.is_undefined() => existing.unchecked_into(),
+            _ => {
+                let group = create_map(el, tile_url, attribution);
+                let _ = js_sys::Reflect::set(el, &key, &group);
+                group
+            }
+        };
+        markers.clear_layers();
         let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
             return;
         };
@@ -155,9 +146,31 @@ mod leaflet {
             if let Some(tip) = text_element(&doc, "span", &p.title) {
                 marker.bind_tooltip(&tip);
             }
-            marker.add_to(&map);
+            marker.add_to_layer(&markers);
         }
         let _ = el.set_attribute("data-markers", &points.len().to_string());
+    }
+
+    /// A new map in `el` with optional tiles and the bundled country shapes; returns the
+    /// (empty) marker layer.
+    fn create_map(el: &web_sys::HtmlElement, tile_url: &str, attribution: &str) -> Layer {
+        let map = new_map(
+            el,
+            &obj(&[("worldCopyJump", true.into()), ("minZoom", 1.0.into())]),
+        );
+        map.set_view(&latlng(25.0, 10.0), 2.0);
+        if !tile_url.is_empty() {
+            tile_layer(
+                tile_url,
+                &obj(&[
+                    ("attribution", attribution.into()),
+                    ("maxZoom", 18.0.into()),
+                ]),
+            )
+            .add_to(&map);
+        }
+        let markers = layer_group();
+        markers.add_to(&map);
         // Country shapes come from the bundled GeoJSON, so the map works without tiles.
         wasm_bindgen_futures::spawn_local(async move {
             let Some(window) = web_sys::window() else {
@@ -186,5 +199,6 @@ mod leaflet {
                 .add_to(&map)
                 .bring_to_back();
         });
+        markers
     }
 }

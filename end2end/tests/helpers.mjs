@@ -1,9 +1,7 @@
 // Shared browser-test helpers: wait for the server, launch Debian's chromium through
-// playwright-core, and keep every request on this machine.
+// playwright-core (each launch gets a fresh temporary profile), and keep every request
+// on this machine.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 export const BASE = process.env.TOURSHERPA_URL ?? 'http://127.0.0.1:3000';
 
@@ -30,14 +28,12 @@ export async function waitForServer(minEvents = 300, timeoutMs = 180_000) {
 }
 
 export async function launch() {
-  const profile = mkdtempSync(join(tmpdir(), 'toursherpa-chromium-'));
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${profile}`,
     ],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -56,7 +52,6 @@ export async function launch() {
     errors,
     async close() {
       await browser.close();
-      rmSync(profile, { recursive: true, force: true });
     },
   };
 }

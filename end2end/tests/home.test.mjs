@@ -25,7 +25,7 @@ test('the map hydrates and shows a marker for every event', async () => {
   assert.ok(markers >= 300, `${markers} markers`);
   assert.equal(markers, Math.min(total, 5000));
   // The bundled country shapes are drawn without any tile server.
-  await page.waitForFunction(() => document.querySelectorAll('.leaflet-overlay-pane path').length > markers + 100);
+  await page.waitForFunction((n) => document.querySelectorAll('.leaflet-overlay-pane path').length > n + 100, markers);
   if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
   assert.deepEqual(b.errors, []);
   await page.close();
@@ -55,12 +55,14 @@ test('filtering by category narrows map and list without a full reload', async (
   await page.selectOption('select[name=category]', 'sports');
   await page.click('form.filters button[type=submit]');
   await page.waitForURL(/category=sports/);
-  await page.waitForFunction(() => {
-    const m = document.querySelector('.world-map[data-markers]');
-    return m && Number(m.getAttribute('data-markers')) > 0 &&
-      document.querySelectorAll('path.event-marker').length === Number(m.getAttribute('data-markers'));
-  });
   const api = await (await fetch(`${BASE}/api/v1/events?category=sports&limit=1`)).json();
+  assert.ok(api.total > 0 && api.total < total);
+  await page.waitForFunction((n) => {
+    const m = document.querySelector('.world-map[data-markers]');
+    return m && Number(m.getAttribute('data-markers')) === n &&
+      document.querySelectorAll('path.event-marker').length === n &&
+      Number(document.querySelector('.results [data-total]')?.getAttribute('data-total')) === n;
+  }, api.total);
   const shown = Number(await page.locator('.results [data-total]').getAttribute('data-total'));
   assert.equal(shown, api.total);
   const markers = Number(await page.locator('.world-map').getAttribute('data-markers'));

@@ -67,7 +67,7 @@ fn spend_per_visitor(category: &str) -> i64 {
 /// The generation at which an event first appears in the feed.
 fn first_generation(id: &str) -> u32 {
     let h = hash(&[id, "appears"]);
-    if h % 20 == 0 {
+    if h.is_multiple_of(20) {
         1 + (h / 20 % 3) as u32
     } else {
         0
@@ -144,7 +144,7 @@ pub fn snapshot(generation: u32) -> Vec<SnapshotEvent> {
         if vanished {
             continue;
         }
-        let shifts_dates = hash(&[&c.id, "dates"]) % 4 == 0;
+        let shifts_dates = hash(&[&c.id, "dates"]).is_multiple_of(4);
         let shift = Duration::days(if shifts_dates { 7 * changes } else { 0 });
         let attendance = c.attendance * (100 + 6 * changes) / 100;
         let (venue_name, address, lat, lon) = match (&c.alt_venue, at_alt) {

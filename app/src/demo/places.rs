@@ -59,6 +59,8 @@ pub fn generate(cell: &str, center_lat: f64, center_lon: f64, kind: &str) -> Vec
         "cafe" => "café",
         _ => "stay",
     };
+    // One offset per cell and kind, so the six names of a lookup are all different.
+    let offset = hash(&[cell, kind, "names"]) as usize;
     (0..6)
         .map(|n| {
             let h = hash(&[cell, kind, &n.to_string()]);
@@ -68,7 +70,7 @@ pub fn generate(cell: &str, center_lat: f64, center_lon: f64, kind: &str) -> Vec
             let dlat = dist_km / 111.2 * angle.to_radians().cos();
             let dlon = dist_km / (111.2 * center_lat.to_radians().cos().max(0.05))
                 * angle.to_radians().sin();
-            let name = names[((h >> 20) as usize + n) % names.len()];
+            let name = names[(offset + n) % names.len()];
             GeneratedPlace {
                 provider_id: format!("{cell}:{kind}:{n}"),
                 name: format!("Demo {label} · {name}"),

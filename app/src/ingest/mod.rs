@@ -347,20 +347,23 @@ async fn run_stages(
     Ok(())
 }
 
+/// id, fingerprint, lat, lon, venue, start, end, state.
+type StoredRow = (
+    String,
+    String,
+    f64,
+    f64,
+    String,
+    NaiveDate,
+    NaiveDate,
+    String,
+);
+
 async fn load_stored(
     db: &DatabaseConnection,
     provider: &str,
 ) -> Result<HashMap<String, StoredEvent>, DbErr> {
-    let rows: Vec<(
-        String,
-        String,
-        f64,
-        f64,
-        String,
-        NaiveDate,
-        NaiveDate,
-        String,
-    )> = event::Entity::find()
+    let rows: Vec<StoredRow> = event::Entity::find()
         .select_only()
         .columns([
             event::Column::Id,

@@ -98,6 +98,8 @@ fn EventBody(v: EventView) -> impl IntoView {
                 <PlaceList title="Cafés nearby" places=cafes/>
                 <PlaceList title="Places to stay" places=lodging/>
                 <AirportList airports=airports/>
+            </div>
+            <div class="bundle flights-bundle">
                 <FlightList title=format!("Flights from {origin}") offers=outbound/>
                 <FlightList title=format!("Flights back to {origin}") offers=inbound/>
             </div>

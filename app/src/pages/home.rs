@@ -15,6 +15,8 @@ pub fn HomePage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(move || location.search.get(), load_home);
     let param = move |k: &str| query.read().get(k).unwrap_or_default();
+    let map_data =
+        Signal::derive(move || data.get().and_then(Result::ok).map(|d| (d.points, d.site)));
 
     view! {
         <Title text="TourSherpa · Find a trip around a world event"/>
@@ -40,21 +42,25 @@ pub fn HomePage() -> impl IntoView {
             <button type="submit">"Search"</button>
             <a href="/" class="reset">"Clear"</a>
         </Form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading events…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <HomeBody data=d/> }.into_any(),
-                    Err(e) => view! {
-                        <p class="error" role="alert">{e.to_string().replace("error running server function: ", "")}</p>
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+        <div class="home">
+            <WorldMap data=map_data/>
+            <Suspense fallback=|| view! { <p class="loading">"Loading events…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => view! { <Results data=d/> }.into_any(),
+                        Err(e) => view! {
+                            <p class="error" role="alert">{e.to_string().replace("error running server function: ", "")}</p>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
     }
 }
 
+/// The ranked list of the filtered events, with the demo label and the refresh notice.
 #[component]
-fn HomeBody(data: HomeData) -> impl IntoView {
+fn Results(data: HomeData) -> impl IntoView {
     let HomeData {
         page,
         points,
@@ -64,23 +70,20 @@ fn HomeBody(data: HomeData) -> impl IntoView {
     let total = page.total;
     let shown = page.items.len();
     view! {
-        {site.demo.then(|| view! { <DemoBanner/> })}
-        {(refresh_running && total == 0).then(|| view! {
-            <p class="notice" role="status">"The first refresh is running: events appear here in a moment."</p>
-        })}
-        <div class="home">
-            <WorldMap points=points tile_url=site.tile_url tile_attribution=site.tile_attribution/>
-            <section class="results" aria-label="Events">
-                <p class="count">
-                    <strong data-total=total>{total}</strong>
-                    {if total == 1 { " event" } else { " events" }}
-                    {(total as usize > shown).then(|| format!(", the top {shown} by rank"))}
-                </p>
-                <ol class="event-list">
-                    {page.items.into_iter().map(|e| view! { <EventItem e=e/> }).collect_view()}
-                </ol>
-            </section>
-        </div>
+        <section class="results" aria-label="Events" data-points=points.len()>
+            {site.demo.then(|| view! { <DemoBanner/> })}
+            {(refresh_running && total == 0).then(|| view! {
+                <p class="notice" role="status">"The first refresh is running: events appear here in a moment."</p>
+            })}
+            <p class="count">
+                <strong data-total=total>{total}</strong>
+                {if total == 1 { " event" } else { " events" }}
+                {(total as usize > shown).then(|| format!(", the top {shown} by rank"))}
+            </p>
+            <ol class="event-list">
+                {page.items.into_iter().map(|e| view! { <EventItem e=e/> }).collect_view()}
+            </ol>
+        </section>
     }
 }
 
