@@ -1,11 +1,20 @@
-//! Configuration from the environment (design.md section 5). Secrets are never logged.
+//! Configuration from the environment (design.md section 5). Secrets (provider keys) are
+//! read here and never logged or printed.
 
-use app::ingest::{EventsSource, RefreshConfig};
+use app::ingest::RefreshConfig;
+use app::providers::duffel::Duffel;
+use app::providers::places::{GooglePlaces, Overpass};
+use app::providers::policy::{Caller, PolicyConfig};
+use app::providers::predicthq::PredictHq;
+use app::providers::{EventsClient, FlightsClient, PlacesClient, Providers};
+use std::time::Duration;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     pub database_url: String,
     pub refresh: RefreshConfig,
+    /// Run a refresh this often inside `serve` (`TOURSHERPA_REFRESH_EVERY`); off when unset.
+    pub refresh_every: Option<Duration>,
     /// Map tile URL template; empty draws the bundled country shapes only.
     pub tile_url: String,
     pub tile_attribution: String,
@@ -22,27 +31,148 @@ fn var(key: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+fn list(key: &str, default: &str) -> Vec<String> {
+    var(key)
+        .unwrap_or_else(|| default.to_string())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn number<T: std::str::FromStr>(key: &str, default: T) -> Result<T, ConfigError> {
+    match var(key) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ConfigError(format!("{key} must be a number, not `{v}`"))),
+    }
+}
+
+/// Durations like `24h`, `30m`, `90s` or `2d`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return None,
+    };
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// The call policy of one provider: `{PREFIX}_RATE_PER_SECOND`, `{PREFIX}_DAILY_BUDGET`,
+/// and the shared `TOURSHERPA_HTTP_TIMEOUT_SECS` and `TOURSHERPA_MAX_RETRIES`.
+fn policy(prefix: &str, rate: f64, budget: u32) -> Result<PolicyConfig, ConfigError> {
+    Ok(PolicyConfig {
+        rate_per_second: number(&format!("{prefix}_RATE_PER_SECOND"), rate)?,
+        daily_budget: number(&format!("{prefix}_DAILY_BUDGET"), budget)?,
+        max_retries: number("TOURSHERPA_MAX_RETRIES", 4)?,
+        timeout: Duration::from_secs(number("TOURSHERPA_HTTP_TIMEOUT_SECS", 20)?),
+        ..PolicyConfig::default()
+    })
+}
+
+fn keys(key: &str, needed_for: &str) -> Result<Vec<String>, ConfigError> {
+    let keys = list(key, "");
+    if keys.is_empty() {
+        return Err(ConfigError(format!(
+            "{needed_for} needs {key} (one key, or several separated by commas)"
+        )));
+    }
+    Ok(keys)
+}
+
+fn providers() -> Result<Providers, ConfigError> {
+    let events = match var("TOURSHERPA_EVENTS_PROVIDER")
+        .as_deref()
+        .unwrap_or("demo")
+    {
+        "demo" => EventsClient::Demo,
+        "predicthq" => EventsClient::PredictHq(Box::new(PredictHq {
+            caller: Caller::new(
+                "predicthq",
+                keys("PREDICTHQ_TOKEN", "TOURSHERPA_EVENTS_PROVIDER=predicthq")?,
+                policy("PREDICTHQ", 5.0, 0)?,
+            ),
+            base_url: var("PREDICTHQ_BASE_URL")
+                .unwrap_or_else(|| "https://api.predicthq.com".into()),
+            categories: list(
+                "PREDICTHQ_CATEGORIES",
+                "concerts,festivals,expos,sports,conferences,performing-arts",
+            ),
+            countries: list("PREDICTHQ_COUNTRIES", "")
+                .into_iter()
+                .map(|c| c.to_ascii_uppercase())
+                .collect(),
+        })),
+        other => {
+            return Err(ConfigError(format!(
+                "TOURSHERPA_EVENTS_PROVIDER must be `demo` or `predicthq`, not `{other}`"
+            )))
+        }
+    };
+    let places = match var("TOURSHERPA_PLACES_PROVIDER")
+        .as_deref()
+        .unwrap_or("demo")
+    {
+        "demo" => PlacesClient::demo(),
+        "google" => PlacesClient::Google(GooglePlaces {
+            caller: Caller::new(
+                "google",
+                keys("GOOGLE_PLACES_KEY", "TOURSHERPA_PLACES_PROVIDER=google")?,
+                policy("GOOGLE_PLACES", 10.0, 0)?,
+            ),
+            base_url: var("GOOGLE_PLACES_BASE_URL")
+                .unwrap_or_else(|| "https://places.googleapis.com".into()),
+        }),
+        "overpass" => PlacesClient::Overpass(Overpass {
+            // Fair use: about 10,000 queries a day, gently paced.
+            caller: Caller::new("overpass", Vec::new(), policy("OVERPASS", 1.0, 10_000)?),
+            url: var("OVERPASS_URL")
+                .unwrap_or_else(|| "https://overpass-api.de/api/interpreter".into()),
+        }),
+        other => {
+            return Err(ConfigError(format!(
+                "TOURSHERPA_PLACES_PROVIDER must be `demo`, `google` or `overpass`, not `{other}`"
+            )))
+        }
+    };
+    let flights = match var("TOURSHERPA_FLIGHTS_PROVIDER")
+        .as_deref()
+        .unwrap_or("demo")
+    {
+        "demo" => FlightsClient::demo(),
+        "duffel" => FlightsClient::Duffel(Duffel {
+            caller: Caller::new(
+                "duffel",
+                keys("DUFFEL_TOKEN", "TOURSHERPA_FLIGHTS_PROVIDER=duffel")?,
+                policy("DUFFEL", 5.0, 0)?,
+            ),
+            base_url: var("DUFFEL_BASE_URL").unwrap_or_else(|| "https://api.duffel.com".into()),
+        }),
+        other => {
+            return Err(ConfigError(format!(
+                "TOURSHERPA_FLIGHTS_PROVIDER must be `demo` or `duffel`, not `{other}`"
+            )))
+        }
+    };
+    Ok(Providers {
+        events,
+        places,
+        flights,
+    })
+}
+
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
-        let events = match var("TOURSHERPA_EVENTS_PROVIDER").as_deref().unwrap_or("demo") {
-            "demo" => EventsSource::Demo,
-            "predicthq" => {
-                return Err(ConfigError(
-                    "TOURSHERPA_EVENTS_PROVIDER=predicthq is not available in this build yet; use `demo`".into(),
-                ))
-            }
-            other => {
-                return Err(ConfigError(format!(
-                    "TOURSHERPA_EVENTS_PROVIDER must be `demo` or `predicthq`, not `{other}`"
-                )))
-            }
-        };
         let mut flight_origins = Vec::new();
-        for code in var("TOURSHERPA_FLIGHT_ORIGINS")
-            .unwrap_or_else(|| "ICN".into())
-            .split(',')
-        {
-            let code = code.trim().to_ascii_uppercase();
+        for code in list("TOURSHERPA_FLIGHT_ORIGINS", "ICN") {
+            let code = code.to_ascii_uppercase();
             if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
                 return Err(ConfigError(format!(
                     "TOURSHERPA_FLIGHT_ORIGINS holds `{code}`, which is not an IATA airport code"
@@ -50,17 +180,48 @@ impl Config {
             }
             flight_origins.push(code);
         }
+        let refresh_every = match var("TOURSHERPA_REFRESH_EVERY") {
+            None => None,
+            Some(v) => Some(parse_duration(&v).ok_or_else(|| {
+                ConfigError(format!(
+                    "TOURSHERPA_REFRESH_EVERY must look like 24h, 30m or 2d, not `{v}`"
+                ))
+            })?),
+        };
+        let window_days: i64 = number("PREDICTHQ_WINDOW_DAYS", 365)?;
+        if !(1..=3650).contains(&window_days) {
+            return Err(ConfigError(
+                "PREDICTHQ_WINDOW_DAYS must be from 1 to 3650".into(),
+            ));
+        }
         Ok(Config {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| app::store::DEFAULT_DATABASE_URL.into()),
             refresh: RefreshConfig {
-                events,
+                providers: providers()?,
                 flight_origins,
+                window_days,
                 ..RefreshConfig::default()
             },
+            refresh_every,
             tile_url: var("TOURSHERPA_TILE_URL").unwrap_or_default(),
             tile_attribution: var("TOURSHERPA_TILE_ATTRIBUTION")
                 .unwrap_or_else(|| "&copy; OpenStreetMap contributors".into()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("0h"), None);
+        assert_eq!(parse_duration("soon"), None);
     }
 }

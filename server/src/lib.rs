@@ -44,7 +44,7 @@ pub fn app_state(config: &Config, db: sea_orm::DatabaseConnection) -> AppState {
         site: SiteInfo {
             tile_url: config.tile_url.clone(),
             tile_attribution: config.tile_attribution.clone(),
-            demo: config.refresh.events == app::ingest::EventsSource::Demo,
+            demo: config.refresh.providers.any_demo(),
         },
         refreshing: Arc::new(AtomicBool::new(false)),
     }
@@ -62,9 +62,25 @@ pub fn spawn_refresh(state: &AppState, config: &Config) {
             Ok(r) => {
                 tracing::info!(run_id = r.run_id, status = %r.status, classes = ?r.classes, "refresh finished")
             }
-            Err(e) => tracing::error!(error = %e, "refresh could not be recorded"),
+            Err(e) => tracing::warn!(error = %e, "refresh did not run"),
         }
         state.refreshing.store(false, Ordering::SeqCst);
+    });
+}
+
+/// Runs an incremental refresh every `every` (the scheduler of `serve`).
+pub fn spawn_scheduler(state: &AppState, config: &Config, every: std::time::Duration) {
+    let state = state.clone();
+    let mut config = config.clone();
+    config.refresh.mode = app::ingest::diff::SyncMode::Incremental;
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await; // the first tick is immediate: start after one period
+        loop {
+            ticker.tick().await;
+            spawn_refresh(&state, &config);
+        }
     });
 }
 

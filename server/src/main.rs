@@ -72,15 +72,40 @@ async fn serve(config: Config) -> Result<ExitCode, AnyError> {
         tracing::info!("empty store: running a first refresh in the background");
         server::spawn_refresh(&state, &config);
     }
+    if let Some(every) = config.refresh_every {
+        tracing::info!(every_secs = every.as_secs(), "refresh scheduler on");
+        server::spawn_scheduler(&state, &config, every);
+    }
     let app = server::router(leptos_options, state);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("listening on http://{addr}");
     axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM (what service managers send) ends `serve` gracefully.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
 }
 
 async fn ingest(mut config: Config, full: bool, json: bool) -> Result<ExitCode, AnyError> {
@@ -90,7 +115,16 @@ async fn ingest(mut config: Config, full: bool, json: bool) -> Result<ExitCode, 
         app::ingest::diff::SyncMode::Incremental
     };
     let db = server::open_store(&config).await?;
-    let report = app::ingest::refresh(&db, &config.refresh).await?;
+    let report = match app::ingest::refresh(&db, &config.refresh).await {
+        Ok(r) => r,
+        Err(app::ingest::RefreshError::AlreadyRunning) => {
+            eprintln!(
+                "toursherpa: a refresh is already running on this store; try again when it ends"
+            );
+            return Ok(ExitCode::from(3));
+        }
+        Err(e) => return Err(e.into()),
+    };
     eprintln!(
         "run {}: {} · unchanged {} · changed {} · moved {} · new {} · gone {} · calls: events {}, places {}, flights {} · saved {}",
         report.run_id,
@@ -105,6 +139,12 @@ async fn ingest(mut config: Config, full: bool, json: bool) -> Result<ExitCode, 
         report.calls.flights,
         report.calls_saved
     );
+    if report.deferred > 0 {
+        eprintln!(
+            "deferred: {} events still need enrichment; the next run does them first",
+            report.deferred
+        );
+    }
     for e in &report.errors {
         eprintln!("error: {e}");
     }

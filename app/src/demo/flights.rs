@@ -2,26 +2,10 @@
 //! distance. The carrier is "Demo Air" so no offer can pass for a real fare.
 
 use super::hash;
-
-pub struct GeneratedOffer {
-    pub carrier_code: String,
-    pub carrier_name: String,
-    pub flight_number: String,
-    pub stops: i16,
-    pub departs_at: String,
-    pub arrives_at: String,
-    pub duration_minutes: i32,
-    pub price_minor: i64,
-    pub currency: String,
-}
+use crate::providers::duffel::FoundOffer;
 
 /// The offers one provider call would return for (origin, destination, date).
-pub fn generate(
-    origin: &str,
-    destination: &str,
-    date: &str,
-    distance_km: f64,
-) -> Vec<GeneratedOffer> {
+pub fn generate(origin: &str, destination: &str, date: &str, distance_km: f64) -> Vec<FoundOffer> {
     (0..3)
         .map(|n| {
             let h = hash(&[origin, destination, date, &n.to_string()]);
@@ -37,10 +21,10 @@ pub fn generate(
             let (day_offset, arr_minutes) = (arr_total / (24 * 60), arr_total % (24 * 60));
             let fare = 60.0 + distance_km * 0.085 * (1.0 + (h % 40) as f64 / 100.0)
                 - f64::from(stops) * 40.0;
-            GeneratedOffer {
+            FoundOffer {
                 carrier_code: "ZZ".into(),
                 carrier_name: format!("Demo Air {}", n + 1),
-                flight_number: format!("ZZ{}", 100 + h % 900),
+                flight_number: Some(format!("ZZ{}", 100 + h % 900)),
                 stops,
                 departs_at: format!("{date}T{:02}:{:02}", dep_minutes / 60, dep_minutes % 60),
                 arrives_at: format!(
@@ -56,6 +40,7 @@ pub fn generate(
                 duration_minutes: duration,
                 price_minor: (fare.max(49.0) * 100.0).round() as i64,
                 currency: "USD".into(),
+                booking_url: None,
             }
         })
         .collect()

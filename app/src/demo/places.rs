@@ -2,17 +2,7 @@
 //! Names say "Demo" so that no generated place can pass for a real one.
 
 use super::hash;
-
-pub struct GeneratedPlace {
-    pub provider_id: String,
-    pub name: String,
-    pub lat: f64,
-    pub lon: f64,
-    pub rating: f64,
-    pub rating_count: i32,
-    pub price_level: i16,
-    pub address: String,
-}
+use crate::providers::places::FoundPlace;
 
 const RESTAURANT_NAMES: [&str; 10] = [
     "Olive Table",
@@ -48,7 +38,7 @@ const LODGING_NAMES: [&str; 8] = [
 ];
 
 /// Places of one kind around a cell centre: the answer one provider call would give.
-pub fn generate(cell: &str, center_lat: f64, center_lon: f64, kind: &str) -> Vec<GeneratedPlace> {
+pub fn generate(cell: &str, center_lat: f64, center_lon: f64, kind: &str) -> Vec<FoundPlace> {
     let names: &[&str] = match kind {
         "restaurant" => &RESTAURANT_NAMES,
         "cafe" => &CAFE_NAMES,
@@ -71,19 +61,20 @@ pub fn generate(cell: &str, center_lat: f64, center_lon: f64, kind: &str) -> Vec
             let dlon = dist_km / (111.2 * center_lat.to_radians().cos().max(0.05))
                 * angle.to_radians().sin();
             let name = names[(offset + n) % names.len()];
-            GeneratedPlace {
+            FoundPlace {
                 provider_id: format!("{cell}:{kind}:{n}"),
                 name: format!("Demo {label} · {name}"),
                 lat: center_lat + dlat,
                 lon: center_lon + dlon,
-                rating: 3.5 + (h >> 32) as f64 % 15.0 / 10.0,
-                rating_count: 20 + ((h >> 40) % 1800) as i32,
-                price_level: 1 + ((h >> 50) % 4) as i16,
+                rating: Some(3.5 + (h >> 32) as f64 % 15.0 / 10.0),
+                rating_count: Some(20 + ((h >> 40) % 1800) as i32),
+                price_level: Some(1 + ((h >> 50) % 4) as i16),
                 address: format!(
                     "Demo address near {:.4}, {:.4}",
                     center_lat + dlat,
                     center_lon + dlon
                 ),
+                url: None,
             }
         })
         .collect()

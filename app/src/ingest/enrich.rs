@@ -1,19 +1,26 @@
 //! Enrichment: nearest airports, places and flight offers for the events whose class needs
-//! them. Lookups are cached by what they depend on (places by location cell and kind,
-//! flights by origin, destination and date), so events at one venue share them.
+//! them. What is owed is written to `pending_enrichment` in the same transaction as the
+//! events, and each entry is removed once done, so a killed or budget-limited run leaves a
+//! list the next run finishes first. Lookups are cached by what they depend on (places by
+//! location cell and kind, flights by origin, destination and date), so events at one
+//! venue share them and a repeated lookup costs no call.
 
 use super::diff::{Class, Diff, SnapshotEvent};
-use crate::demo;
 use crate::geo::haversine_km;
+use crate::providers::policy::ProviderError;
+use crate::providers::Providers;
 use crate::store::entities::{
-    airport, event, event_airport, flight_lookup, flight_offer, place, place_lookup,
+    airport, event, event_airport, flight_lookup, flight_offer, pending_enrichment, place,
+    place_lookup,
 };
+use crate::store::events::{DINING_RADIUS_KM, LODGING_RADIUS_KM};
 use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
+use std::collections::HashMap;
 
 /// Place kinds looked up around every venue.
 pub const PLACE_KINDS: [&str; 3] = ["restaurant", "cafe", "lodging"];
@@ -22,54 +29,61 @@ pub const AIRPORT_RADIUS_KM: f64 = 250.0;
 pub const MAX_AIRPORTS: usize = 3;
 /// How long a flight lookup stays fresh.
 pub const FLIGHT_TTL_HOURS: i64 = 24;
-const PROVIDER: &str = "demo";
+/// `pending_enrichment.need`: airports, places and flights.
+pub const NEED_FULL: i16 = 1;
+/// `pending_enrichment.need`: flights only (the dates changed).
+pub const NEED_FLIGHTS: i16 = 2;
+/// A lookup's radius covers the kind's radius from anywhere in its cell.
+const CELL_MARGIN_KM: f64 = 0.8;
+const MAX_ERRORS_KEPT: usize = 20;
 
-/// One event to enrich.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub event_id: String,
-    pub lat: f64,
-    pub lon: f64,
-    pub start: NaiveDate,
-    pub end: NaiveDate,
+/// The enrichment a class needs (design.md section 3): event id and need.
+pub fn plan(diff: &Diff, snapshot: &[SnapshotEvent]) -> Vec<(String, i16)> {
+    diff.decisions
+        .iter()
+        .filter_map(|d| {
+            let e = &snapshot[d.snapshot_index?];
+            match d.class {
+                Class::New | Class::Moved => Some((e.id.clone(), NEED_FULL)),
+                Class::Changed if d.dates_changed => Some((e.id.clone(), NEED_FLIGHTS)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
-/// What a refresh must look up.
-#[derive(Debug, Default)]
-pub struct Plan {
-    /// New and moved events: airports, places and flights.
-    pub full: Vec<Target>,
-    /// Changed events whose dates moved: flights only.
-    pub flights_only: Vec<Target>,
-}
-
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Calls {
-    pub places: i32,
-    pub flights: i32,
-}
-
-/// The enrichment a class needs (design.md section 3).
-pub fn plan(diff: &Diff, snapshot: &[SnapshotEvent]) -> Plan {
-    let mut p = Plan::default();
-    for d in &diff.decisions {
-        let Some(e) = d.snapshot_index.map(|i| &snapshot[i]) else {
-            continue;
-        };
-        let target = Target {
-            event_id: e.id.clone(),
-            lat: e.lat,
-            lon: e.lon,
-            start: e.start,
-            end: e.end,
-        };
-        match d.class {
-            Class::New | Class::Moved => p.full.push(target),
-            Class::Changed if d.dates_changed => p.flights_only.push(target),
-            _ => {}
+/// Records owed enrichment (inside the caller's transaction). A stronger need wins.
+pub async fn record_plan<C: ConnectionTrait>(
+    db: &C,
+    plan: &[(String, i16)],
+    run_id: i32,
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    for chunk in plan.chunks(300) {
+        for (event_id, need) in chunk {
+            let existing = pending_enrichment::Entity::find_by_id(event_id.clone())
+                .one(db)
+                .await?;
+            let need = existing.map_or(*need, |p| p.need.min(*need));
+            pending_enrichment::Entity::insert(pending_enrichment::ActiveModel {
+                event_id: Set(event_id.clone()),
+                need: Set(need),
+                run_id: Set(run_id),
+                created_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::column(pending_enrichment::Column::EventId)
+                    .update_columns([
+                        pending_enrichment::Column::Need,
+                        pending_enrichment::Column::RunId,
+                    ])
+                    .to_owned(),
+            )
+            .exec(db)
+            .await?;
         }
     }
-    p
+    Ok(())
 }
 
 /// Calls a from-scratch enrichment of one event would make (for "calls saved").
@@ -110,50 +124,109 @@ pub fn nearest_airports(airports: &[airport::Model], lat: f64, lon: f64) -> Vec<
     out
 }
 
-/// Runs the plan and returns the provider calls it made.
-pub async fn run(db: &DatabaseConnection, plan: &Plan, origins: &[String]) -> Result<Calls, DbErr> {
-    let mut calls = Calls::default();
-    if plan.full.is_empty() && plan.flights_only.is_empty() {
-        return Ok(calls);
+/// What running the owed enrichment did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub places_calls: i32,
+    pub flights_calls: i32,
+    /// Events whose enrichment is still owed (a provider failed or ran out of budget).
+    pub deferred: i32,
+    pub errors: Vec<String>,
+}
+
+impl Outcome {
+    fn error(&mut self, e: &ProviderError) {
+        if self.errors.len() < MAX_ERRORS_KEPT && !self.errors.contains(&e.to_string()) {
+            self.errors.push(e.to_string());
+        }
+    }
+}
+
+type Target = (String, i16, f64, f64, NaiveDate, NaiveDate, String);
+
+/// Runs every owed enrichment, oldest first. `heartbeat` is called between events.
+pub async fn run_pending<H, F>(
+    db: &DatabaseConnection,
+    providers: &Providers,
+    origins: &[String],
+    mut heartbeat: H,
+) -> Result<Outcome, DbErr>
+where
+    H: FnMut() -> F,
+    F: std::future::Future<Output = Result<(), DbErr>>,
+{
+    let mut out = Outcome::default();
+    let places_before = providers.places.calls();
+    let flights_before = providers.flights.calls();
+    let pending: Vec<pending_enrichment::Model> = pending_enrichment::Entity::find()
+        .order_by(pending_enrichment::Column::CreatedAt, Order::Asc)
+        .order_by(pending_enrichment::Column::EventId, Order::Asc)
+        .all(db)
+        .await?;
+    if pending.is_empty() {
+        return Ok(out);
     }
     let airports = airport::Entity::find().all(db).await?;
-    let by_code: std::collections::HashMap<&str, &airport::Model> =
+    let by_code: HashMap<&str, &airport::Model> =
         airports.iter().map(|a| (a.iata.as_str(), a)).collect();
+    let mut places_stopped: Option<ProviderError> = None;
+    let mut flights_stopped: Option<ProviderError> = None;
 
-    for t in &plan.full {
-        let nearest = nearest_airports(&airports, t.lat, t.lon);
-        let txn = db.begin().await?;
-        event_airport::Entity::delete_many()
-            .filter(event_airport::Column::EventId.eq(t.event_id.clone()))
-            .exec(&txn)
-            .await?;
-        if !nearest.is_empty() {
-            event_airport::Entity::insert_many(nearest.iter().enumerate().map(|(i, (iata, d))| {
-                event_airport::ActiveModel {
-                    event_id: Set(t.event_id.clone()),
-                    iata: Set(iata.clone()),
-                    distance_km: Set((*d * 10.0).round() / 10.0),
-                    position: Set(i as i16),
+    for (n, p) in pending.iter().enumerate() {
+        if n % 20 == 0 {
+            heartbeat().await?;
+        }
+        let row: Option<(f64, f64, NaiveDate, NaiveDate, String)> =
+            event::Entity::find_by_id(p.event_id.clone())
+                .select_only()
+                .columns([
+                    event::Column::Lat,
+                    event::Column::Lon,
+                    event::Column::StartDate,
+                    event::Column::EndDate,
+                    event::Column::State,
+                ])
+                .into_tuple()
+                .one(db)
+                .await?;
+        let Some((lat, lon, start, end, state)) = row else {
+            done(db, &p.event_id).await?;
+            continue;
+        };
+        if state != "active" {
+            done(db, &p.event_id).await?;
+            continue;
+        }
+        let t: Target = (p.event_id.clone(), p.need, lat, lon, start, end, state);
+        let mut complete = true;
+        if t.1 == NEED_FULL {
+            store_airports(db, &airports, &t).await?;
+            for kind in PLACE_KINDS {
+                if places_stopped.is_some() {
+                    complete = false;
+                    break;
                 }
-            }))
-            .exec(&txn)
-            .await?;
+                match lookup_places(db, providers, t.2, t.3, kind).await? {
+                    Ok(()) => {}
+                    Err(e) => {
+                        out.error(&e);
+                        if e.stops_provider() {
+                            places_stopped = Some(e);
+                        }
+                        complete = false;
+                    }
+                }
+            }
         }
-        txn.commit().await?;
-        for kind in PLACE_KINDS {
-            calls.places += lookup_places(db, t.lat, t.lon, kind).await? as i32;
-        }
-    }
-
-    for t in plan.full.iter().chain(&plan.flights_only) {
         let codes: Vec<String> = event_airport::Entity::find()
             .select_only()
             .column(event_airport::Column::Iata)
-            .filter(event_airport::Column::EventId.eq(t.event_id.clone()))
+            .filter(event_airport::Column::EventId.eq(t.0.clone()))
+            .order_by(event_airport::Column::Position, Order::Asc)
             .into_tuple()
             .all(db)
             .await?;
-        for origin in origins {
+        'flights: for origin in origins {
             let Some(from) = by_code.get(origin.as_str()) else {
                 continue;
             };
@@ -164,66 +237,130 @@ pub async fn run(db: &DatabaseConnection, plan: &Plan, origins: &[String]) -> Re
                 if to.iata == from.iata {
                     continue;
                 }
-                let distance = haversine_km(from.lat, from.lon, to.lat, to.lon);
-                let out_day = t.start - Duration::days(1);
-                let back_day = t.end + Duration::days(1);
-                calls.flights +=
-                    lookup_flights(db, &from.iata, &to.iata, out_day, distance).await? as i32;
-                calls.flights +=
-                    lookup_flights(db, &to.iata, &from.iata, back_day, distance).await? as i32;
+                for (a, b, day) in [
+                    (*from, *to, t.4 - Duration::days(1)),
+                    (*to, *from, t.5 + Duration::days(1)),
+                ] {
+                    if flights_stopped.is_some() {
+                        complete = false;
+                        break 'flights;
+                    }
+                    if let Err(e) = lookup_flights(db, providers, a, b, day).await? {
+                        out.error(&e);
+                        if e.stops_provider() {
+                            flights_stopped = Some(e);
+                        }
+                        complete = false;
+                    }
+                }
             }
         }
+        if complete {
+            done(db, &t.0).await?;
+        } else {
+            out.deferred += 1;
+        }
     }
-    Ok(calls)
+    out.places_calls = (providers.places.calls() - places_before) as i32;
+    out.flights_calls = (providers.flights.calls() - flights_before) as i32;
+    Ok(out)
+}
+
+async fn done(db: &DatabaseConnection, event_id: &str) -> Result<(), DbErr> {
+    pending_enrichment::Entity::delete_by_id(event_id.to_string())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn store_airports(
+    db: &DatabaseConnection,
+    airports: &[airport::Model],
+    t: &Target,
+) -> Result<(), DbErr> {
+    let nearest = nearest_airports(airports, t.2, t.3);
+    let txn = db.begin().await?;
+    event_airport::Entity::delete_many()
+        .filter(event_airport::Column::EventId.eq(t.0.clone()))
+        .exec(&txn)
+        .await?;
+    if !nearest.is_empty() {
+        event_airport::Entity::insert_many(nearest.iter().enumerate().map(|(i, (iata, d))| {
+            event_airport::ActiveModel {
+                event_id: Set(t.0.clone()),
+                iata: Set(iata.clone()),
+                distance_km: Set((*d * 10.0).round() / 10.0),
+                position: Set(i as i16),
+            }
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    txn.commit().await
 }
 
 /// Looks up places of one kind around a location unless its cell was looked up before.
-/// Returns whether a provider call was made.
 async fn lookup_places(
     db: &DatabaseConnection,
+    providers: &Providers,
     lat: f64,
     lon: f64,
     kind: &str,
-) -> Result<bool, DbErr> {
+) -> Result<Result<(), ProviderError>, DbErr> {
+    let client = &providers.places;
+    let provider = client.name();
     let (key, clat, clon) = cell(lat, lon);
     let cached =
-        place_lookup::Entity::find_by_id((key.clone(), kind.to_string(), PROVIDER.to_string()))
+        place_lookup::Entity::find_by_id((key.clone(), kind.to_string(), provider.to_string()))
             .one(db)
             .await?
             .is_some();
     if cached {
-        return Ok(false);
+        return Ok(Ok(()));
     }
+    let radius_km = if kind == "lodging" {
+        LODGING_RADIUS_KM
+    } else {
+        DINING_RADIUS_KM
+    } + CELL_MARGIN_KM;
+    let found = match client
+        .search(&key, clat, clon, radius_km * 1000.0, kind)
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(e)),
+    };
     let now = Utc::now();
-    let found = demo::places::generate(&key, clat, clon, kind);
     let txn = db.begin().await?;
     for p in &found {
         place::Entity::insert(place::ActiveModel {
-            provider: Set(PROVIDER.into()),
+            provider: Set(provider.into()),
             provider_id: Set(p.provider_id.clone()),
             kind: Set(kind.into()),
             name: Set(p.name.clone()),
             lat: Set(p.lat),
             lon: Set(p.lon),
-            rating: Set(Some(p.rating)),
-            rating_count: Set(Some(p.rating_count)),
-            price_level: Set(Some(p.price_level)),
+            rating: Set(p.rating),
+            rating_count: Set(p.rating_count),
+            price_level: Set(p.price_level),
             address: Set(p.address.clone()),
-            url: Set(None),
+            url: Set(p.url.clone()),
             fetched_at: Set(now),
-            demo: Set(true),
+            demo: Set(client.is_demo()),
             ..Default::default()
         })
         .on_conflict(
             OnConflict::columns([place::Column::Provider, place::Column::ProviderId])
                 .update_columns([
                     place::Column::Name,
+                    place::Column::Kind,
                     place::Column::Lat,
                     place::Column::Lon,
                     place::Column::Rating,
                     place::Column::RatingCount,
                     place::Column::PriceLevel,
                     place::Column::Address,
+                    place::Column::Url,
                     place::Column::FetchedAt,
                 ])
                 .to_owned(),
@@ -234,75 +371,101 @@ async fn lookup_places(
     place_lookup::Entity::insert(place_lookup::ActiveModel {
         cell: Set(key),
         kind: Set(kind.into()),
-        provider: Set(PROVIDER.into()),
+        provider: Set(provider.into()),
         result_count: Set(found.len() as i32),
         fetched_at: Set(now),
     })
+    .on_conflict(
+        OnConflict::columns([
+            place_lookup::Column::Cell,
+            place_lookup::Column::Kind,
+            place_lookup::Column::Provider,
+        ])
+        .update_columns([
+            place_lookup::Column::ResultCount,
+            place_lookup::Column::FetchedAt,
+        ])
+        .to_owned(),
+    )
     .exec(&txn)
     .await?;
     txn.commit().await?;
-    Ok(true)
+    Ok(Ok(()))
 }
 
 /// Fetches offers for one route and day unless a fresh lookup is stored.
 async fn lookup_flights(
     db: &DatabaseConnection,
-    origin: &str,
-    destination: &str,
+    providers: &Providers,
+    from: &airport::Model,
+    to: &airport::Model,
     day: NaiveDate,
-    distance_km: f64,
-) -> Result<bool, DbErr> {
+) -> Result<Result<(), ProviderError>, DbErr> {
+    let client = &providers.flights;
+    let provider = client.name();
     let now = Utc::now();
     let fresh = flight_lookup::Entity::find()
-        .filter(flight_lookup::Column::Origin.eq(origin))
-        .filter(flight_lookup::Column::Destination.eq(destination))
+        .filter(flight_lookup::Column::Origin.eq(from.iata.clone()))
+        .filter(flight_lookup::Column::Destination.eq(to.iata.clone()))
         .filter(flight_lookup::Column::DepartDate.eq(day))
-        .filter(flight_lookup::Column::Provider.eq(PROVIDER))
+        .filter(flight_lookup::Column::Provider.eq(provider))
         .filter(flight_lookup::Column::ExpiresAt.gt(now))
         .count(db)
         .await?
         > 0;
     if fresh {
-        return Ok(false);
+        return Ok(Ok(()));
     }
-    let expires = now + Duration::hours(FLIGHT_TTL_HOURS);
     let date = day.format("%Y-%m-%d").to_string();
-    let offers = demo::flights::generate(origin, destination, &date, distance_km);
+    let offers = match client
+        .offers(
+            (&from.iata, from.lat, from.lon),
+            (&to.iata, to.lat, to.lon),
+            &date,
+        )
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return Ok(Err(e)),
+    };
+    let expires = now + Duration::hours(FLIGHT_TTL_HOURS);
     let txn = db.begin().await?;
     flight_offer::Entity::delete_many()
-        .filter(flight_offer::Column::Origin.eq(origin))
-        .filter(flight_offer::Column::Destination.eq(destination))
+        .filter(flight_offer::Column::Origin.eq(from.iata.clone()))
+        .filter(flight_offer::Column::Destination.eq(to.iata.clone()))
         .filter(flight_offer::Column::DepartDate.eq(day))
-        .filter(flight_offer::Column::Provider.eq(PROVIDER))
+        .filter(flight_offer::Column::Provider.eq(provider))
         .exec(&txn)
         .await?;
-    flight_offer::Entity::insert_many(offers.iter().map(|o| flight_offer::ActiveModel {
-        provider: Set(PROVIDER.into()),
-        origin: Set(origin.into()),
-        destination: Set(destination.into()),
-        depart_date: Set(day),
-        carrier_code: Set(o.carrier_code.clone()),
-        carrier_name: Set(o.carrier_name.clone()),
-        flight_number: Set(Some(o.flight_number.clone())),
-        stops: Set(o.stops),
-        departs_at: Set(o.departs_at.clone()),
-        arrives_at: Set(o.arrives_at.clone()),
-        duration_minutes: Set(o.duration_minutes),
-        price_minor: Set(o.price_minor),
-        currency: Set(o.currency.clone()),
-        booking_url: Set(None),
-        fetched_at: Set(now),
-        expires_at: Set(expires),
-        demo: Set(true),
-        ..Default::default()
-    }))
-    .exec(&txn)
-    .await?;
+    if !offers.is_empty() {
+        flight_offer::Entity::insert_many(offers.iter().map(|o| flight_offer::ActiveModel {
+            provider: Set(provider.into()),
+            origin: Set(from.iata.clone()),
+            destination: Set(to.iata.clone()),
+            depart_date: Set(day),
+            carrier_code: Set(o.carrier_code.clone()),
+            carrier_name: Set(o.carrier_name.clone()),
+            flight_number: Set(o.flight_number.clone()),
+            stops: Set(o.stops),
+            departs_at: Set(o.departs_at.clone()),
+            arrives_at: Set(o.arrives_at.clone()),
+            duration_minutes: Set(o.duration_minutes),
+            price_minor: Set(o.price_minor),
+            currency: Set(o.currency.clone()),
+            booking_url: Set(o.booking_url.clone()),
+            fetched_at: Set(now),
+            expires_at: Set(expires),
+            demo: Set(client.is_demo()),
+            ..Default::default()
+        }))
+        .exec(&txn)
+        .await?;
+    }
     flight_lookup::Entity::insert(flight_lookup::ActiveModel {
-        origin: Set(origin.into()),
-        destination: Set(destination.into()),
+        origin: Set(from.iata.clone()),
+        destination: Set(to.iata.clone()),
         depart_date: Set(day),
-        provider: Set(PROVIDER.into()),
+        provider: Set(provider.into()),
         result_count: Set(offers.len() as i32),
         fetched_at: Set(now),
         expires_at: Set(expires),
@@ -324,7 +487,7 @@ async fn lookup_flights(
     .exec(&txn)
     .await?;
     txn.commit().await?;
-    Ok(true)
+    Ok(Ok(()))
 }
 
 /// True when the store holds no event yet (a first start).

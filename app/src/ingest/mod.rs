@@ -4,50 +4,51 @@
 
 pub mod diff;
 pub mod enrich;
+pub mod lock;
 
-use crate::store::entities::{event, event_history, invalid_record, refresh_run};
+use crate::providers::policy::ProviderError;
+use crate::providers::{EventsClient, Providers};
+use crate::store::entities::{event, event_history, invalid_record, provider_usage, refresh_run};
 use crate::store::{get_meta, set_meta};
 use chrono::{NaiveDate, Utc};
 use diff::{Class, ProviderState, SnapshotEvent, StoredEvent, SyncMode};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// Where events come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EventsSource {
-    /// The bundled, deterministically evolving demo feed.
-    Demo,
-}
-
-impl EventsSource {
-    pub fn name(&self) -> &'static str {
-        match self {
-            EventsSource::Demo => "demo",
-        }
-    }
-}
-
 /// What one refresh run uses.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RefreshConfig {
-    pub events: EventsSource,
+    pub providers: Providers,
     /// Origins whose flights are fetched ahead of travellers (`TOURSHERPA_FLIGHT_ORIGINS`).
     pub flight_origins: Vec<String>,
     pub mode: SyncMode,
+    /// How far ahead a snapshot reaches (`PREDICTHQ_WINDOW_DAYS`).
+    pub window_days: i64,
 }
 
 impl Default for RefreshConfig {
     fn default() -> Self {
         RefreshConfig {
-            events: EventsSource::Demo,
+            providers: Providers::default(),
             flight_origins: vec!["ICN".into()],
             mode: SyncMode::Full,
+            window_days: 365,
         }
     }
+}
+
+/// Why a refresh did not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("a refresh is already running")]
+    AlreadyRunning,
+    #[error(transparent)]
+    Db(#[from] DbErr),
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -78,6 +79,8 @@ pub struct RunReport {
     pub errors: Vec<String>,
     pub archived: i32,
     pub invalid: i32,
+    /// Events whose enrichment is still owed (done first by the next run).
+    pub deferred: i32,
 }
 
 const DEMO_GENERATION_KEY: &str = "demo_feed_generation";
@@ -111,8 +114,33 @@ pub fn validate(e: &SnapshotEvent) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs one refresh to the end and records it. Store errors end the run as `failed`.
-pub async fn refresh(db: &DatabaseConnection, config: &RefreshConfig) -> Result<RunReport, DbErr> {
+/// Runs one refresh to the end and records it. Store errors end the run as `failed`; a
+/// second refresh while one runs anywhere on the same store is refused.
+pub async fn refresh(
+    db: &DatabaseConnection,
+    config: &RefreshConfig,
+) -> Result<RunReport, RefreshError> {
+    let lock = lock::RefreshLock::acquire(db)
+        .await?
+        .ok_or(RefreshError::AlreadyRunning)?;
+    let result = refresh_locked(db, config, &lock).await;
+    if let Err(e) = lock.release(db).await {
+        tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
+    }
+    Ok(result?)
+}
+
+async fn refresh_locked(
+    db: &DatabaseConnection,
+    config: &RefreshConfig,
+    lock: &lock::RefreshLock,
+) -> Result<RunReport, DbErr> {
+    // We hold the lock: any run still marked running was stopped without finishing.
+    refresh_run::Entity::update_many()
+        .col_expr(refresh_run::Column::Status, Expr::value("interrupted"))
+        .filter(refresh_run::Column::Status.eq("running"))
+        .exec(db)
+        .await?;
     let started = Utc::now();
     let run = refresh_run::ActiveModel {
         mode: Set(match config.mode {
@@ -122,7 +150,7 @@ pub async fn refresh(db: &DatabaseConnection, config: &RefreshConfig) -> Result<
         .into()),
         status: Set("running".into()),
         stage: Set("fetch".into()),
-        events_provider: Set(config.events.name().into()),
+        events_provider: Set(config.providers.events.name().into()),
         started_at: Set(started),
         finished_at: Set(None),
         unchanged: Set(0),
@@ -153,8 +181,22 @@ pub async fn refresh(db: &DatabaseConnection, config: &RefreshConfig) -> Result<
         errors: Vec::new(),
         archived: 0,
         invalid: 0,
+        deferred: 0,
     };
-    let outcome = run_stages(db, config, &mut report).await;
+    let today = started.date_naive();
+    for caller in config.providers.callers() {
+        caller.begin_run(usage(db, caller.provider, today).await?);
+    }
+    let before: Vec<u32> = config
+        .providers
+        .callers()
+        .iter()
+        .map(|c| c.calls())
+        .collect();
+    let outcome = run_stages(db, config, lock, &mut report).await;
+    for (caller, before) in config.providers.callers().into_iter().zip(before) {
+        add_usage(db, caller.provider, today, caller.calls() - before).await?;
+    }
     report.status = match &outcome {
         Ok(()) => "succeeded".into(),
         Err(e) => {
@@ -178,47 +220,157 @@ pub async fn refresh(db: &DatabaseConnection, config: &RefreshConfig) -> Result<
     done.calls_places = Set(report.calls.places);
     done.calls_flights = Set(report.calls.flights);
     done.calls_saved = Set(report.calls_saved);
+    done.deferred = Set(report.deferred);
     done.errors = Set(serde_json::to_string(&report.errors).unwrap_or_else(|_| "[]".into()));
     done.update(db).await?;
     Ok(report)
 }
 
+/// Calls made to a provider on one UTC day, from the store.
+pub async fn usage(db: &DatabaseConnection, provider: &str, day: NaiveDate) -> Result<u32, DbErr> {
+    Ok(
+        provider_usage::Entity::find_by_id((provider.to_string(), day))
+            .one(db)
+            .await?
+            .map_or(0, |u| u.calls.max(0) as u32),
+    )
+}
+
+async fn add_usage(
+    db: &DatabaseConnection,
+    provider: &str,
+    day: NaiveDate,
+    calls: u32,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::ExprTrait as _;
+    if calls == 0 {
+        return Ok(());
+    }
+    provider_usage::Entity::insert(provider_usage::ActiveModel {
+        provider: Set(provider.to_string()),
+        day: Set(day),
+        calls: Set(calls as i32),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([
+            provider_usage::Column::Provider,
+            provider_usage::Column::Day,
+        ])
+        .value(
+            provider_usage::Column::Calls,
+            Expr::col((provider_usage::Entity, provider_usage::Column::Calls)).add(calls as i32),
+        )
+        .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
 async fn set_stage(db: &DatabaseConnection, run_id: i32, stage: &str) -> Result<(), DbErr> {
     refresh_run::Entity::update_many()
-        .col_expr(
-            refresh_run::Column::Stage,
-            sea_orm::sea_query::Expr::value(stage),
-        )
+        .col_expr(refresh_run::Column::Stage, Expr::value(stage))
         .filter(refresh_run::Column::Id.eq(run_id))
         .exec(db)
         .await?;
     Ok(())
 }
 
+/// Why the stages stopped: the store, or the events provider (nothing was changed).
+#[derive(Debug, thiserror::Error)]
+enum StageError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
 async fn run_stages(
     db: &DatabaseConnection,
     config: &RefreshConfig,
+    lock: &lock::RefreshLock,
     report: &mut RunReport,
-) -> Result<(), DbErr> {
+) -> Result<(), String> {
+    match stages(db, config, lock, report).await {
+        Ok(()) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// When the last successful run of this events provider started (for incremental syncs).
+async fn last_success(
+    db: &DatabaseConnection,
+    provider: &str,
+) -> Result<Option<chrono::DateTime<Utc>>, DbErr> {
+    Ok(refresh_run::Entity::find()
+        .filter(refresh_run::Column::EventsProvider.eq(provider))
+        .filter(refresh_run::Column::Status.eq("succeeded"))
+        .order_by_desc(refresh_run::Column::Id)
+        .one(db)
+        .await?
+        .map(|r| r.started_at))
+}
+
+async fn stages(
+    db: &DatabaseConnection,
+    config: &RefreshConfig,
+    lock: &lock::RefreshLock,
+    report: &mut RunReport,
+) -> Result<(), StageError> {
     let run_id = report.run_id;
     let today = Utc::now().date_naive();
+    let events_client = &config.providers.events;
+    let provider_name = events_client.name();
 
-    // 1. Fetch.
-    let (snapshot, generation) = match config.events {
-        EventsSource::Demo => {
+    // 1. Fetch. A provider failure here ends the run before anything is written.
+    let mut invalid: Vec<(String, String)> = Vec::new();
+    let (snapshot, generation, diff_mode) = match events_client {
+        EventsClient::Demo => {
             let generation: u32 = get_meta(db, DEMO_GENERATION_KEY)
                 .await?
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             report.calls.events += 1;
-            (crate::demo::feed::snapshot(generation), Some(generation))
+            // The demo feed is always complete, whatever the mode.
+            (
+                crate::demo::feed::snapshot(generation),
+                Some(generation),
+                SyncMode::Full,
+            )
+        }
+        EventsClient::PredictHq(phq) => {
+            let since = match config.mode {
+                SyncMode::Full => None,
+                SyncMode::Incremental => last_success(db, provider_name).await?,
+            };
+            let query = crate::providers::predicthq::EventsQuery {
+                from: today,
+                to: today + chrono::Duration::days(config.window_days.max(1)),
+                updated_since: since,
+            };
+            let before = phq.caller.calls();
+            let fetched = phq.fetch(&query).await;
+            report.calls.events += (phq.caller.calls() - before) as i32;
+            let fetched = fetched?;
+            for day in &fetched.capped_days {
+                report
+                    .errors
+                    .push(format!("{provider_name}: more events on {day} than the API pages through; some were not fetched"));
+            }
+            invalid.extend(fetched.invalid);
+            let mode = if since.is_some() {
+                SyncMode::Incremental
+            } else {
+                SyncMode::Full
+            };
+            (fetched.events, None, mode)
         }
     };
+    lock.heartbeat(db).await?;
 
     // 2. Validate: bad records are set aside with their reason, never stop the run.
     set_stage(db, run_id, "validate").await?;
     let mut valid = Vec::with_capacity(snapshot.len());
-    let mut invalid = Vec::new();
     for e in snapshot {
         match validate(&e) {
             Ok(()) => valid.push(e),
@@ -229,8 +381,8 @@ async fn run_stages(
 
     // 3. Diff against the stored state of this provider's events.
     set_stage(db, run_id, "diff").await?;
-    let stored = load_stored(db, config.events.name()).await?;
-    let diff = diff::diff(&stored, &valid, config.mode, today);
+    let stored = load_stored(db, provider_name).await?;
+    let diff = diff::diff(&stored, &valid, diff_mode, today);
     report.classes = ClassCounts {
         unchanged: diff.count(Class::Unchanged) as i32,
         changed: diff.count(Class::Changed) as i32,
@@ -240,15 +392,16 @@ async fn run_stages(
     };
     report.archived = diff.archived.len() as i32;
 
-    // 4. Commit the events in one transaction: readers see the old state or the new one.
+    // 4. Commit the events and the enrichment they need in one transaction: readers see
+    //    the old state or the new one, and a crash after it leaves the owed work recorded.
     set_stage(db, run_id, "commit").await?;
     let now = Utc::now();
     let txn = db.begin().await?;
     for (provider_id, reason) in &invalid {
         invalid_record::ActiveModel {
             run_id: Set(run_id),
-            provider_id: Set(provider_id.clone()),
-            reason: Set(reason.clone()),
+            provider_id: Set(provider_id.chars().take(200).collect()),
+            reason: Set(reason.chars().take(1000).collect()),
             recorded_at: Set(now),
             ..Default::default()
         }
@@ -261,7 +414,7 @@ async fn run_stages(
         }
         match d.snapshot_index.map(|i| &valid[i]) {
             Some(e) => {
-                let mut row = active_model(e, config.events.name(), now, run_id);
+                let mut row = active_model(e, provider_name, now, run_id);
                 row.last_class = Set(d.class as i16);
                 if d.class == Class::Gone {
                     row.state = Set("gone".into());
@@ -276,22 +429,13 @@ async fn run_stages(
             }
             None => {
                 event::Entity::update_many()
-                    .col_expr(
-                        event::Column::State,
-                        sea_orm::sea_query::Expr::value("gone"),
-                    )
+                    .col_expr(event::Column::State, Expr::value("gone"))
                     .col_expr(
                         event::Column::GoneReason,
-                        sea_orm::sea_query::Expr::value(d.gone_reason.clone()),
+                        Expr::value(d.gone_reason.clone()),
                     )
-                    .col_expr(
-                        event::Column::LastClass,
-                        sea_orm::sea_query::Expr::value(Class::Gone as i16),
-                    )
-                    .col_expr(
-                        event::Column::LastChangedAt,
-                        sea_orm::sea_query::Expr::value(now),
-                    )
+                    .col_expr(event::Column::LastClass, Expr::value(Class::Gone as i16))
+                    .col_expr(event::Column::LastChangedAt, Expr::value(now))
                     .filter(event::Column::Id.eq(d.id.clone()))
                     .exec(&txn)
                     .await?;
@@ -310,40 +454,39 @@ async fn run_stages(
     }
     if !diff.archived.is_empty() {
         event::Entity::update_many()
-            .col_expr(
-                event::Column::State,
-                sea_orm::sea_query::Expr::value("archived"),
-            )
+            .col_expr(event::Column::State, Expr::value("archived"))
             .filter(event::Column::Id.is_in(diff.archived.clone()))
             .exec(&txn)
             .await?;
     }
+    enrich::record_plan(&txn, &enrich::plan(&diff, &valid), run_id).await?;
     if let Some(g) = generation {
         set_meta(&txn, DEMO_GENERATION_KEY, &(g + 1).to_string()).await?;
         refresh_run::Entity::update_many()
-            .col_expr(
-                refresh_run::Column::FeedGeneration,
-                sea_orm::sea_query::Expr::value(g as i32),
-            )
+            .col_expr(refresh_run::Column::FeedGeneration, Expr::value(g as i32))
             .filter(refresh_run::Column::Id.eq(run_id))
             .exec(&txn)
             .await?;
     }
     txn.commit().await?;
 
-    // 5. Enrich what the classes need.
+    // 5. Enrich: what this run owes and whatever earlier runs left.
     set_stage(db, run_id, "enrich").await?;
-    let plan = enrich::plan(&diff, &valid);
-    let calls = enrich::run(db, &plan, &config.flight_origins).await?;
-    report.calls.places += calls.places;
-    report.calls.flights += calls.flights;
+    let outcome = enrich::run_pending(db, &config.providers, &config.flight_origins, || {
+        lock.heartbeat(db)
+    })
+    .await?;
+    report.calls.places += outcome.places_calls;
+    report.calls.flights += outcome.flights_calls;
+    report.deferred = outcome.deferred;
+    report.errors.extend(outcome.errors);
     let active = diff
         .decisions
         .iter()
         .filter(|d| d.class != Class::Gone)
         .count() as i32;
     let full_cost = active * enrich::full_calls_per_event(config.flight_origins.len());
-    report.calls_saved = (full_cost - calls.places - calls.flights).max(0);
+    report.calls_saved = (full_cost - outcome.places_calls - outcome.flights_calls).max(0);
     Ok(())
 }
 

@@ -278,3 +278,50 @@ pub mod meta {
     }
     no_relations!();
 }
+
+pub mod lock {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "locks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub holder: String,
+        pub acquired_at: DateTimeUtc,
+        pub heartbeat_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod pending_enrichment {
+    use sea_orm::entity::prelude::*;
+
+    /// Enrichment still owed for an event: `need` 1 = everything, 2 = flights only.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "pending_enrichment")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        pub need: i16,
+        pub run_id: i32,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod provider_usage {
+    use sea_orm::entity::prelude::*;
+
+    /// Calls made to a provider on one UTC day (for daily budgets).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "provider_usage")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub provider: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub day: Date,
+        pub calls: i32,
+    }
+    no_relations!();
+}

@@ -131,6 +131,7 @@ pub fn test_config(database_url: &str) -> Config {
     Config {
         database_url: database_url.to_string(),
         refresh: RefreshConfig::default(),
+        refresh_every: None,
         tile_url: String::new(),
         tile_attribution: String::new(),
     }
