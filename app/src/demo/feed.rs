@@ -186,8 +186,8 @@ pub fn snapshot(generation: u32) -> Vec<SnapshotEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::diff::{diff, Class, StoredEvent, SyncMode};
-    use std::collections::{HashMap, HashSet};
+    use crate::ingest::diff::{diff, Class, StoredMap, StoredState, SyncMode};
+    use std::collections::HashSet;
 
     #[test]
     fn curated_list_is_large_varied_and_valid() {
@@ -230,35 +230,27 @@ mod tests {
     #[test]
     fn every_class_happens_within_five_generations() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        let mut stored: HashMap<String, StoredEvent> = HashMap::new();
+        let mut stored = StoredMap::default();
         let mut seen = HashSet::new();
         for g in 0..=5 {
             let snap = snapshot(g);
             let d = diff(&stored, &snap, SyncMode::Full, today);
+            if d.unchanged > 0 {
+                seen.insert(Class::Unchanged);
+            }
             for dec in &d.decisions {
                 seen.insert(dec.class);
                 match dec.snapshot_index {
                     Some(i) => {
                         let e = &snap[i];
-                        stored.insert(
-                            e.id.clone(),
-                            StoredEvent {
-                                fingerprint: e.fingerprint(),
-                                lat: e.lat,
-                                lon: e.lon,
-                                venue_name: e.venue_name.clone(),
-                                start: e.start,
-                                end: e.end,
-                                state: if dec.class == Class::Gone {
-                                    "gone"
-                                } else {
-                                    "active"
-                                }
-                                .into(),
-                            },
-                        );
+                        let state = if dec.class == Class::Gone {
+                            StoredState::Gone
+                        } else {
+                            StoredState::Active
+                        };
+                        stored.insert(e.id.clone(), e.digest(state));
                     }
-                    None => stored.get_mut(&dec.id).unwrap().state = "gone".into(),
+                    None => stored.get_mut(&dec.id).unwrap().state = StoredState::Gone,
                 }
             }
         }

@@ -11,14 +11,13 @@ use crate::providers::{EventsClient, Providers};
 use crate::store::entities::{event, event_history, invalid_record, provider_usage, refresh_run};
 use crate::store::{get_meta, set_meta};
 use chrono::{NaiveDate, Utc};
-use diff::{Class, ProviderState, SnapshotEvent, StoredEvent, SyncMode};
+use diff::{Class, ProviderState, SnapshotEvent, StoredEvent, StoredState, SyncMode};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// What one refresh run uses.
 #[derive(Clone)]
@@ -480,11 +479,12 @@ async fn stages(
     report.calls.flights += outcome.flights_calls;
     report.deferred = outcome.deferred;
     report.errors.extend(outcome.errors);
-    let active = diff
-        .decisions
-        .iter()
-        .filter(|d| d.class != Class::Gone)
-        .count() as i32;
+    let active = (diff.unchanged
+        + diff
+            .decisions
+            .iter()
+            .filter(|d| d.class != Class::Gone)
+            .count()) as i32;
     let full_cost = active * enrich::full_calls_per_event(config.flight_origins.len());
     report.calls_saved = (full_cost - outcome.places_calls - outcome.flights_calls).max(0);
     Ok(())
@@ -502,10 +502,7 @@ type StoredRow = (
     String,
 );
 
-async fn load_stored(
-    db: &DatabaseConnection,
-    provider: &str,
-) -> Result<HashMap<String, StoredEvent>, DbErr> {
+async fn load_stored(db: &DatabaseConnection, provider: &str) -> Result<diff::StoredMap, DbErr> {
     let rows: Vec<StoredRow> = event::Entity::find()
         .select_only()
         .columns([
@@ -529,13 +526,15 @@ async fn load_stored(
                 (
                     id,
                     StoredEvent {
-                        fingerprint,
+                        // An unreadable fingerprint differs from every real one: `changed`.
+                        fingerprint: u64::from_str_radix(&fingerprint, 16).unwrap_or(0),
                         lat,
                         lon,
-                        venue_name,
+                        venue: diff::venue_hash(&venue_name),
                         start,
                         end,
-                        state,
+                        state: StoredState::parse(&state),
+                        seen: std::sync::atomic::AtomicBool::new(false),
                     },
                 )
             },
@@ -579,7 +578,7 @@ fn active_model(
         state: Set("active".into()),
         gone_reason: Set(gone_reason),
         duplicate_of: Set(duplicate_of),
-        fingerprint: Set(e.fingerprint()),
+        fingerprint: Set(e.fingerprint_hex()),
         last_class: Set(0),
         provider_updated: Set(e.updated),
         first_seen_at: Set(now),
