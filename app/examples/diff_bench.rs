@@ -3,20 +3,12 @@
 //! Prints wall times and the process's peak memory. Run through `bench/diff.sh`.
 
 use app::ingest::diff::{Differ, ProviderState, SnapshotEvent, StoredState, SyncMode};
+use app::types::CATEGORIES;
 use chrono::NaiveDate;
 use std::time::Instant;
 
 /// Snapshot events arrive in batches (a provider's pages): memory stays bounded.
 const BATCH: usize = 10_000;
-
-const CATEGORIES: [&str; 6] = [
-    "concerts",
-    "festivals",
-    "expos",
-    "sports",
-    "conferences",
-    "performing-arts",
-];
 
 /// Synthetic event `n`; `changed` raises its rank (and moves one in twenty of those).
 fn event(n: usize, changed: bool) -> SnapshotEvent {

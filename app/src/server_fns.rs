@@ -52,6 +52,13 @@ pub async fn load_event(
         .map(|o| o.trim().to_ascii_uppercase())
         .filter(|o| o.len() == 3 && o.bytes().all(|b| b.is_ascii_alphabetic()))
         .unwrap_or_else(|| "ICN".to_string());
+    // Offers from an origin the refresh does not cover are fetched now (cached afterwards).
+    let errors = crate::ingest::enrich::flights_for_origin(&st.db, &st.providers, &id, &origin)
+        .await
+        .map_err(internal)?;
+    for e in errors {
+        tracing::warn!(error = %e, origin = %origin, "on-demand flight lookup failed");
+    }
     crate::store::events::event_view(&st.db, &id, &origin)
         .await
         .map_err(internal)

@@ -148,3 +148,14 @@ pub struct SiteInfo {
     /// True while any provider in use is a demo provider.
     pub demo: bool,
 }
+
+/// A group of events on the map: one cell of a grid sized to the zoom level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub lat: f64,
+    pub lon: f64,
+    pub count: u64,
+    /// The event's id when the cluster holds exactly one event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}

@@ -47,6 +47,7 @@ pub fn app_state(config: &Config, db: sea_orm::DatabaseConnection) -> AppState {
             demo: config.refresh.providers.any_demo(),
         },
         refreshing: Arc::new(AtomicBool::new(false)),
+        providers: config.refresh.providers.clone(),
     }
 }
 

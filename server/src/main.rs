@@ -115,7 +115,13 @@ async fn ingest(mut config: Config, full: bool, json: bool) -> Result<ExitCode, 
         app::ingest::diff::SyncMode::Incremental
     };
     let db = server::open_store(&config).await?;
-    let report = match app::ingest::refresh(&db, &config.refresh).await {
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        .then(|| tokio::spawn(print_progress(db.clone())));
+    let outcome = app::ingest::refresh(&db, &config.refresh).await;
+    if let Some(p) = progress {
+        p.abort();
+    }
+    let report = match outcome {
         Ok(r) => r,
         Err(app::ingest::RefreshError::AlreadyRunning) => {
             eprintln!(
@@ -156,6 +162,28 @@ async fn ingest(mut config: Config, full: bool, json: bool) -> Result<ExitCode, 
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Prints the running refresh's stage whenever it changes (on a terminal only).
+async fn print_progress(db: sea_orm::DatabaseConnection) {
+    use app::store::entities::refresh_run;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let mut last = String::new();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        let run = refresh_run::Entity::find()
+            .filter(refresh_run::Column::Status.eq("running"))
+            .order_by_desc(refresh_run::Column::Id)
+            .one(&db)
+            .await;
+        if let Ok(Some(run)) = run {
+            let line = format!("run {}: {}", run.id, run.stage);
+            if line != last {
+                eprintln!("{line}");
+                last = line;
+            }
+        }
+    }
 }
 
 async fn migrate(config: Config) -> Result<ExitCode, AnyError> {

@@ -220,7 +220,47 @@ async fn pages_render_on_the_server(backend: Backend) {
     assert_eq!(sports, api["total"].as_u64().unwrap(), "page and API agree");
 }
 
+async fn map_clusters_add_up_to_the_filtered_total(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    for (query, filter) in [
+        ("zoom=0", ""),
+        ("zoom=3", ""),
+        ("zoom=12", ""),
+        ("zoom=5&bbox=-10,35,30,60", "bbox=-10,35,30,60"),
+        ("zoom=2&category=sports", "category=sports"),
+    ] {
+        let (status, body) = app.get_json(&format!("/api/v1/map/clusters?{query}")).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        let clusters = body["clusters"].as_array().unwrap();
+        let sum: u64 = clusters.iter().map(|c| c["count"].as_u64().unwrap()).sum();
+        let (_, list) = app
+            .get_json(&format!("/api/v1/events?limit=1&{filter}"))
+            .await;
+        assert_eq!(sum, list["total"].as_u64().unwrap(), "{query}");
+        for c in clusters {
+            assert_eq!(c["id"].is_string(), c["count"] == 1, "{query}: {c}");
+        }
+    }
+    let (_, world) = app.get_json("/api/v1/map/clusters?zoom=0").await;
+    let (_, street) = app.get_json("/api/v1/map/clusters?zoom=12").await;
+    assert!(
+        world["clusters"].as_array().unwrap().len() < street["clusters"].as_array().unwrap().len(),
+        "zooming in splits clusters"
+    );
+    for bad in [
+        "zoom=23",
+        "zoom=-1",
+        "zoom=abc",
+        "bbox=1,2",
+        "category=nope",
+    ] {
+        let (status, _) = app.get_json(&format!("/api/v1/map/clusters?{bad}")).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+}
+
 both_backends!(
+    map_clusters_add_up_to_the_filtered_total,
     events_list_pages_through_every_event_once,
     filters_narrow_the_set,
     bad_parameters_answer_400_and_unknown_ids_404,

@@ -29,6 +29,8 @@ pub const AIRPORT_RADIUS_KM: f64 = 250.0;
 pub const MAX_AIRPORTS: usize = 3;
 /// How long a flight lookup stays fresh.
 pub const FLIGHT_TTL_HOURS: i64 = 24;
+/// How long a places lookup stays fresh (restaurants and hotels change slowly).
+pub const PLACES_TTL_DAYS: i64 = 30;
 /// `pending_enrichment.need`: airports, places and flights.
 pub const NEED_FULL: i16 = 1;
 /// `pending_enrichment.need`: flights only (the dates changed).
@@ -144,7 +146,8 @@ impl Outcome {
 
 type Target = (String, i16, f64, f64, NaiveDate, NaiveDate, String);
 
-/// Runs every owed enrichment, oldest first. `heartbeat` is called between events.
+/// Runs every owed enrichment, oldest first. `heartbeat(done, total)` is called every few
+/// events (the caller keeps its lock alive and reports the stage).
 pub async fn run_pending<H, F>(
     db: &DatabaseConnection,
     providers: &Providers,
@@ -152,7 +155,7 @@ pub async fn run_pending<H, F>(
     mut heartbeat: H,
 ) -> Result<Outcome, DbErr>
 where
-    H: FnMut() -> F,
+    H: FnMut(usize, usize) -> F,
     F: std::future::Future<Output = Result<(), DbErr>>,
 {
     let mut out = Outcome::default();
@@ -174,7 +177,7 @@ where
 
     for (n, p) in pending.iter().enumerate() {
         if n % 20 == 0 {
-            heartbeat().await?;
+            heartbeat(n, pending.len()).await?;
         }
         let row: Option<(f64, f64, NaiveDate, NaiveDate, String)> =
             event::Entity::find_by_id(p.event_id.clone())
@@ -310,11 +313,12 @@ async fn lookup_places(
     let client = &providers.places;
     let provider = client.name();
     let (key, clat, clon) = cell(lat, lon);
+    let fresh_since = Utc::now() - Duration::days(PLACES_TTL_DAYS);
     let cached =
         place_lookup::Entity::find_by_id((key.clone(), kind.to_string(), provider.to_string()))
             .one(db)
             .await?
-            .is_some();
+            .is_some_and(|l| l.fetched_at > fresh_since);
     if cached {
         return Ok(Ok(()));
     }
@@ -488,6 +492,61 @@ async fn lookup_flights(
     .await?;
     txn.commit().await?;
     Ok(Ok(()))
+}
+
+/// Flight offers between `origin` and an event's airports, both ways, fetched on demand
+/// when a traveller asks (through the same cache, budget and policy as the refresh).
+/// Returns the provider errors met, for logging; the page shows what is stored.
+pub async fn flights_for_origin(
+    db: &DatabaseConnection,
+    providers: &Providers,
+    event_id: &str,
+    origin: &str,
+) -> Result<Vec<ProviderError>, DbErr> {
+    let mut errors = Vec::new();
+    let Some(from) = airport::Entity::find_by_id(origin.to_string())
+        .one(db)
+        .await?
+    else {
+        return Ok(errors);
+    };
+    let Some(ev) = event::Entity::find_by_id(event_id.to_string())
+        .one(db)
+        .await?
+    else {
+        return Ok(errors);
+    };
+    if ev.state != "active" {
+        return Ok(errors);
+    }
+    let links = event_airport::Entity::find()
+        .filter(event_airport::Column::EventId.eq(event_id))
+        .all(db)
+        .await?;
+    for link in links {
+        let Some(to) = airport::Entity::find_by_id(link.iata.clone())
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
+        if to.iata == from.iata {
+            continue;
+        }
+        for (a, b, day) in [
+            (&from, &to, ev.start_date - Duration::days(1)),
+            (&to, &from, ev.end_date + Duration::days(1)),
+        ] {
+            if let Err(e) = lookup_flights(db, providers, a, b, day).await? {
+                let stop = e.stops_provider();
+                errors.push(e);
+                if stop {
+                    return Ok(errors);
+                }
+            }
+        }
+    }
+    Ok(errors)
 }
 
 /// True when the store holds no event yet (a first start).

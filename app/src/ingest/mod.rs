@@ -390,6 +390,29 @@ async fn stages(
         gone: diff.count(Class::Gone) as i32,
     };
     report.archived = diff.archived.len() as i32;
+    // Classes so far, for whoever watches the run.
+    refresh_run::Entity::update_many()
+        .col_expr(
+            refresh_run::Column::Unchanged,
+            Expr::value(report.classes.unchanged),
+        )
+        .col_expr(
+            refresh_run::Column::Changed,
+            Expr::value(report.classes.changed),
+        )
+        .col_expr(
+            refresh_run::Column::Moved,
+            Expr::value(report.classes.moved),
+        )
+        .col_expr(refresh_run::Column::New, Expr::value(report.classes.new))
+        .col_expr(refresh_run::Column::Gone, Expr::value(report.classes.gone))
+        .col_expr(
+            refresh_run::Column::CallsEvents,
+            Expr::value(report.calls.events),
+        )
+        .filter(refresh_run::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
 
     // 4. Commit the events and the enrichment they need in one transaction: readers see
     //    the old state or the new one, and a crash after it leaves the owed work recorded.
@@ -471,9 +494,15 @@ async fn stages(
 
     // 5. Enrich: what this run owes and whatever earlier runs left.
     set_stage(db, run_id, "enrich").await?;
-    let outcome = enrich::run_pending(db, &config.providers, &config.flight_origins, || {
-        lock.heartbeat(db)
-    })
+    let outcome = enrich::run_pending(
+        db,
+        &config.providers,
+        &config.flight_origins,
+        |done, total| async move {
+            lock.heartbeat(db).await?;
+            set_stage(db, run_id, &format!("enrich {done}/{total}")).await
+        },
+    )
     .await?;
     report.calls.places += outcome.places_calls;
     report.calls.flights += outcome.flights_calls;

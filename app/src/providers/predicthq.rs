@@ -302,16 +302,23 @@ impl PredictHq {
         Ok(out)
     }
 
+    /// The URL of the next page. PredictHQ answers with an absolute URL on its own host;
+    /// behind a configured base URL (a proxy, a mirror, a test server) the same path and
+    /// query are asked of the base instead.
     fn resolve(&self, next: &str) -> String {
-        if next.starts_with("http://") || next.starts_with("https://") {
-            next.to_string()
-        } else {
-            format!(
-                "{}/{}",
-                self.base_url.trim_end_matches('/'),
-                next.trim_start_matches('/')
-            )
+        let base = self.base_url.trim_end_matches('/');
+        if next.starts_with(base) {
+            return next.to_string();
         }
+        let path_and_query = match next.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+            None => next,
+        };
+        let path_and_query = match path_and_query.find("/v1/") {
+            Some(i) => &path_and_query[i..],
+            None => path_and_query,
+        };
+        format!("{base}/{}", path_and_query.trim_start_matches('/'))
     }
 }
 
@@ -371,6 +378,23 @@ mod tests {
         assert_eq!(e.city, "Seoul");
         assert_eq!(e.spend_usd, Some(1234567));
         assert_eq!(e.state, ProviderState::Active);
+    }
+
+    #[test]
+    fn next_pages_are_asked_of_the_configured_base() {
+        let client = PredictHq {
+            caller: Caller::new(NAME, vec![], Default::default()),
+            base_url: "http://127.0.0.1:9000/phq".into(),
+            categories: vec![],
+            countries: vec![],
+        };
+        let want = "http://127.0.0.1:9000/phq/v1/events/?offset=10&limit=10";
+        assert_eq!(
+            client.resolve("https://api.predicthq.com/v1/events/?offset=10&limit=10"),
+            want
+        );
+        assert_eq!(client.resolve(want), want);
+        assert_eq!(client.resolve("/v1/events/?offset=10&limit=10"), want);
     }
 
     #[test]

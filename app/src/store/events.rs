@@ -435,6 +435,70 @@ pub fn return_window(end: NaiveDate) -> (NaiveDate, NaiveDate) {
     (end, end + Duration::days(4))
 }
 
+/// At most about this many clusters in one answer, whatever the zoom and box.
+pub const MAX_CLUSTERS: f64 = 4000.0;
+
+/// The grid cell, in degrees, for a zoom level (about 64 screen pixels) and a box.
+pub fn cluster_cell_degrees(zoom: u8, bbox: Option<&crate::filter::BBox>) -> f64 {
+    let by_zoom = 90.0 / f64::from(1u32 << Ord::min(zoom, 24));
+    let area = bbox.map_or(360.0 * 180.0, |b| {
+        let width = if b.min_lon <= b.max_lon {
+            b.max_lon - b.min_lon
+        } else {
+            360.0 - (b.min_lon - b.max_lon)
+        };
+        (width * (b.max_lat - b.min_lat)).max(1e-9)
+    });
+    by_zoom.max((area / MAX_CLUSTERS).sqrt())
+}
+
+/// The filtered events grouped into grid cells, counted in SQL. The counts add up to the
+/// filtered total.
+pub async fn map_clusters(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    zoom: u8,
+) -> Result<Vec<crate::types::Cluster>, QueryError> {
+    use sea_orm::DbBackend;
+    let cell = cluster_cell_degrees(zoom, f.bbox.as_ref());
+    // Shifted to positive values so integer truncation (SQLite) equals floor (PostgreSQL).
+    // `cell` is a number computed here, never caller text, so it is written inline: the
+    // same expression then appears once, grouped by its alias.
+    let (gy, gx) = match db.get_database_backend() {
+        DbBackend::Postgres => (
+            format!(r#"CAST(FLOOR(("lat" + 90.0) / {cell:.12}) AS BIGINT)"#),
+            format!(r#"CAST(FLOOR(("lon" + 180.0) / {cell:.12}) AS BIGINT)"#),
+        ),
+        _ => (
+            format!(r#"CAST(("lat" + 90.0) / {cell:.12} AS INTEGER)"#),
+            format!(r#"CAST(("lon" + 180.0) / {cell:.12} AS INTEGER)"#),
+        ),
+    };
+    let rows: Vec<(i64, i64, i64, f64, f64, String)> = event::Entity::find()
+        .select_only()
+        .column_as(Expr::cust(gy), "gy")
+        .column_as(Expr::cust(gx), "gx")
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .column_as(Expr::cust(r#"AVG("lat")"#), "lat")
+        .column_as(Expr::cust(r#"AVG("lon")"#), "lon")
+        .column_as(Expr::cust(r#"MIN("id")"#), "id")
+        .filter(filter_condition(f)?)
+        .group_by(Expr::cust("gy"))
+        .group_by(Expr::cust("gx"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(_, _, n, lat, lon, id)| crate::types::Cluster {
+            lat,
+            lon,
+            count: Ord::max(n, 0) as u64,
+            id: (n == 1).then_some(id),
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::like_pattern;

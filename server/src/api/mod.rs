@@ -2,6 +2,7 @@
 
 mod error;
 mod events;
+mod map;
 
 pub use error::ApiError;
 
@@ -15,6 +16,7 @@ pub fn router() -> Router<ServerState> {
     Router::new()
         .route("/api/v1/events", get(events::list))
         .route("/api/v1/events/{id}", get(events::get))
+        .route("/api/v1/map/clusters", get(map::clusters))
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/{*rest}", get(not_found).post(not_found))
 }
