@@ -93,6 +93,12 @@ pub fn full_calls_per_event(origins: usize) -> i32 {
     (PLACE_KINDS.len() + 2 * origins * MAX_AIRPORTS) as i32
 }
 
+/// The days flights are looked up for an event: out the day before it starts, back the
+/// day after it ends (the refresh and on-demand lookups share this, so they share cache).
+pub fn flight_days(start: NaiveDate, end: NaiveDate) -> (NaiveDate, NaiveDate) {
+    (start - Duration::days(1), end + Duration::days(1))
+}
+
 /// The cell a location falls in: about 1.1 km of latitude. Returns the key and its centre.
 pub fn cell(lat: f64, lon: f64) -> (String, f64, f64) {
     let (la, lo) = ((lat * 100.0).round() as i64, (lon * 100.0).round() as i64);
@@ -240,10 +246,8 @@ where
                 if to.iata == from.iata {
                     continue;
                 }
-                for (a, b, day) in [
-                    (*from, *to, t.4 - Duration::days(1)),
-                    (*to, *from, t.5 + Duration::days(1)),
-                ] {
+                let (out_day, back_day) = flight_days(t.4, t.5);
+                for (a, b, day) in [(*from, *to, out_day), (*to, *from, back_day)] {
                     if flights_stopped.is_some() {
                         complete = false;
                         break 'flights;
@@ -533,10 +537,8 @@ pub async fn flights_for_origin(
         if to.iata == from.iata {
             continue;
         }
-        for (a, b, day) in [
-            (&from, &to, ev.start_date - Duration::days(1)),
-            (&to, &from, ev.end_date + Duration::days(1)),
-        ] {
+        let (out_day, back_day) = flight_days(ev.start_date, ev.end_date);
+        for (a, b, day) in [(&from, &to, out_day), (&to, &from, back_day)] {
             if let Err(e) = lookup_flights(db, providers, a, b, day).await? {
                 let stop = e.stops_provider();
                 errors.push(e);

@@ -192,7 +192,7 @@ async fn refresh_locked(
         .iter()
         .map(|c| c.calls())
         .collect();
-    let outcome = run_stages(db, config, lock, &mut report).await;
+    let outcome = stages(db, config, lock, &mut report).await;
     for (caller, before) in config.providers.callers().into_iter().zip(before) {
         add_usage(db, caller.provider, today, caller.calls() - before).await?;
     }
@@ -282,18 +282,6 @@ enum StageError {
     Db(#[from] DbErr),
     #[error(transparent)]
     Provider(#[from] ProviderError),
-}
-
-async fn run_stages(
-    db: &DatabaseConnection,
-    config: &RefreshConfig,
-    lock: &lock::RefreshLock,
-    report: &mut RunReport,
-) -> Result<(), String> {
-    match stages(db, config, lock, report).await {
-        Ok(()) => Ok(()),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 /// When the last successful run of this events provider started (for incremental syncs).
