@@ -25,7 +25,7 @@ DATABASE_URL="sqlite://$WORK/e2e.db?mode=rwc" LEPTOS_SITE_ADDR="$ADDR" LEPTOS_SI
 SERVER_PID=$!
 
 status=0
-(cd end2end && TOURSHERPA_URL="http://$ADDR" node --test --test-concurrency=1 tests/) || status=$?
+(cd end2end && TOURSHERPA_URL="http://$ADDR" TOURSHERPA_DB="$WORK/e2e.db" node --test --test-concurrency=1 tests/) || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- server log ---" >&2
   tail -n 50 "$WORK/server.log" >&2

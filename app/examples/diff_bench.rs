@@ -38,6 +38,10 @@ fn event(n: usize, changed: bool) -> SnapshotEvent {
         lon,
         state: ProviderState::Active,
         updated: None,
+        starts_at: None,
+        ends_at: None,
+        impact: Vec::new(),
+        spend_industries: None,
     }
 }
 

@@ -99,11 +99,29 @@ pub struct EventFilter {
     pub to: Option<String>,
     pub rank_min: Option<i32>,
     pub rank_max: Option<i32>,
+    pub local_rank_min: Option<i32>,
+    pub local_rank_max: Option<i32>,
+    /// Events with at least this predicted attendance.
+    pub attendance_min: Option<i64>,
     pub bbox: Option<BBox>,
+    /// Events within `radius_km` of this point.
+    pub near: Option<Near>,
     pub sort: Sort,
     pub limit: u32,
     pub cursor: Option<Cursor>,
 }
+
+/// A circle around a point: "near me" or "near a place".
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Near {
+    pub lat: f64,
+    pub lon: f64,
+    pub radius_km: f64,
+}
+
+/// The radius when `near` comes without one.
+pub const DEFAULT_RADIUS_KM: f64 = 50.0;
+pub const MAX_RADIUS_KM: f64 = 2000.0;
 
 /// A parameter that could not be understood, named so the caller can fix it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -181,6 +199,7 @@ impl EventFilter {
             ..Default::default()
         };
         let mut cursor = None;
+        let mut radius_km = None;
         for (key, value) in pairs {
             let value = value.as_str();
             // An empty field (as an HTML form sends it) means "no constraint".
@@ -237,6 +256,42 @@ impl EventFilter {
                 }
                 "rank_min" => f.rank_min = Some(parse_rank(key, value)?),
                 "rank_max" => f.rank_max = Some(parse_rank(key, value)?),
+                "local_rank_min" => f.local_rank_min = Some(parse_rank(key, value)?),
+                "local_rank_max" => f.local_rank_max = Some(parse_rank(key, value)?),
+                "attendance_min" => {
+                    f.attendance_min = match value.trim().parse::<i64>() {
+                        Ok(n) if n >= 0 => Some(n),
+                        _ => return Err(bad(key, "must be a whole number, 0 or more")),
+                    }
+                }
+                "near" => {
+                    let parts: Vec<&str> = value.split(',').collect();
+                    if parts.len() != 2 {
+                        return Err(bad("near", "must be lat,lon"));
+                    }
+                    let (lat, lon) = (parse_f64("near", parts[0])?, parse_f64("near", parts[1])?);
+                    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                        return Err(bad(
+                            "near",
+                            "latitude must be within -90..90 and longitude within -180..180",
+                        ));
+                    }
+                    f.near = Some(Near {
+                        lat,
+                        lon,
+                        radius_km: DEFAULT_RADIUS_KM,
+                    });
+                }
+                "radius_km" => {
+                    let r = parse_f64("radius_km", value)?;
+                    if !(0.1..=MAX_RADIUS_KM).contains(&r) {
+                        return Err(bad(
+                            "radius_km",
+                            format!("must be from 0.1 to {MAX_RADIUS_KM}"),
+                        ));
+                    }
+                    radius_km = Some(r);
+                }
                 "bbox" => {
                     let parts: Vec<&str> = value.split(',').collect();
                     if parts.len() != 4 {
@@ -297,6 +352,16 @@ impl EventFilter {
                 return Err(bad("rank_min", "must not exceed rank_max"));
             }
         }
+        if let (Some(a), Some(b)) = (f.local_rank_min, f.local_rank_max) {
+            if a > b {
+                return Err(bad("local_rank_min", "must not exceed local_rank_max"));
+            }
+        }
+        match (&mut f.near, radius_km) {
+            (Some(n), Some(r)) => n.radius_km = r,
+            (None, Some(_)) => return Err(bad("radius_km", "needs `near`")),
+            _ => {}
+        }
         if let (Some(a), Some(b)) = (&f.from, &f.to) {
             if a > b {
                 return Err(bad("from", "must not be after `to`"));
@@ -335,6 +400,19 @@ impl EventFilter {
         }
         if let Some(v) = self.rank_max {
             push("rank_max", v.to_string());
+        }
+        if let Some(v) = self.local_rank_min {
+            push("local_rank_min", v.to_string());
+        }
+        if let Some(v) = self.local_rank_max {
+            push("local_rank_max", v.to_string());
+        }
+        if let Some(v) = self.attendance_min {
+            push("attendance_min", v.to_string());
+        }
+        if let Some(n) = &self.near {
+            push("near", format!("{},{}", n.lat, n.lon));
+            push("radius_km", n.radius_km.to_string());
         }
         if let Some(b) = &self.bbox {
             push(
@@ -383,6 +461,11 @@ mod tests {
             ("sort", "random"),
             ("cursor", "zz"),
             ("colour", "red"),
+            ("local_rank_max", "-1"),
+            ("attendance_min", "many"),
+            ("near", "37.5"),
+            ("near", "95,10"),
+            ("radius_km", "10"),
         ] {
             let err = EventFilter::from_pairs(&pairs(&[(k, v)]), &[]).unwrap_err();
             assert_eq!(err.param, k, "{k}={v}");
@@ -440,6 +523,11 @@ mod tests {
                 ("from", "2027-01-01"),
                 ("to", "2027-12-31"),
                 ("rank_min", "50"),
+                ("local_rank_min", "10"),
+                ("local_rank_max", "90"),
+                ("attendance_min", "1000"),
+                ("near", "37.5,127.0"),
+                ("radius_km", "25"),
                 ("bbox", "100,20,150,50"),
                 ("sort", "start"),
             ]),

@@ -1,6 +1,6 @@
 //! Server functions: the pages' way to the shared queries in `store`.
 
-use crate::types::{EventView, HomeData};
+use crate::types::{EventPageData, HomeData};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -16,50 +16,120 @@ fn internal(e: impl std::fmt::Display) -> ServerFnError {
     ServerFnError::new("internal error; please try again")
 }
 
-/// The home page's map points and ranked list for the filter in `query` (a URL query
-/// string). A filter that cannot be parsed answers with an error naming the parameter.
+/// Parameters the home page keeps in its URL besides the filter: the map view, the
+/// selected event and whether the list follows the map.
+pub const PAGE_ONLY_PARAMS: [&str; 3] = ["view", "event", "inview"];
+
+/// The home page's ranked list for the filter in `query` (a URL query string), and the
+/// filter as the JSON API takes it (for the map's clusters and the exports). A filter that
+/// cannot be parsed answers with an error naming the parameter.
 #[server]
 pub async fn load_home(query: String) -> Result<HomeData, ServerFnError> {
     use crate::filter::EventFilter;
-    use crate::store::events::{list_events, map_points, QueryError};
+    use crate::store::events::{list_events, resolve_place_names, QueryError};
     let st = state()?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
         .map_err(|_| ServerFnError::new("the address has a malformed query"))?;
-    let filter =
-        EventFilter::from_pairs(&pairs, &[]).map_err(|e| ServerFnError::new(e.to_string()))?;
     let map_err = |e: QueryError| match e {
         QueryError::BadParameter(..) => ServerFnError::new(e.to_string()),
         QueryError::Db(e) => internal(e),
     };
+    resolve_place_names(&st.db, &mut pairs)
+        .await
+        .map_err(map_err)?;
+    let filter = EventFilter::from_pairs(&pairs, &PAGE_ONLY_PARAMS)
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
     let page = list_events(&st.db, &filter).await.map_err(map_err)?;
-    let points = map_points(&st.db, &filter).await.map_err(map_err)?;
+    let api_query = serde_urlencoded::to_string(filter.to_pairs()).unwrap_or_default();
     Ok(HomeData {
         page,
-        points,
+        api_query,
         refresh_running: st.refresh_running(),
         site: st.site.clone(),
     })
 }
 
-/// The event page: `None` when no event has this id.
+/// The event page's trip bundle: `None` when no event has this id. Without an `origin`
+/// the one the traveller picked last time (a cookie) is used; a picked one is remembered.
 #[server]
 pub async fn load_event(
     id: String,
     origin: Option<String>,
-) -> Result<Option<EventView>, ServerFnError> {
+    adults: Option<String>,
+) -> Result<Option<EventPageData>, ServerFnError> {
+    use crate::trip::{load_trip, parse_adults, parse_origin, TripError, ORIGIN_COOKIE};
     let st = state()?;
-    let origin = origin
-        .map(|o| o.trim().to_ascii_uppercase())
-        .filter(|o| o.len() == 3 && o.bytes().all(|b| b.is_ascii_alphabetic()))
-        .unwrap_or_else(|| "ICN".to_string());
-    // Offers from an origin the refresh does not cover are fetched now (cached afterwards).
-    let errors = crate::ingest::enrich::flights_for_origin(&st.db, &st.providers, &id, &origin)
-        .await
-        .map_err(internal)?;
-    for e in errors {
-        tracing::warn!(error = %e, origin = %origin, "on-demand flight lookup failed");
+    let picked = match origin.as_deref().filter(|o| !o.trim().is_empty()) {
+        Some(o) => Some(parse_origin(o).map_err(|e| ServerFnError::new(e.to_string()))?),
+        None => None,
+    };
+    let remembered = || {
+        let parts = use_context::<http::request::Parts>()?;
+        let cookies = parts.headers.get(http::header::COOKIE)?.to_str().ok()?;
+        cookies
+            .split(';')
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == ORIGIN_COOKIE)
+            .and_then(|(_, v)| parse_origin(v).ok())
+    };
+    let origin = picked
+        .clone()
+        .or_else(remembered)
+        .unwrap_or_else(|| crate::trip::DEFAULT_ORIGIN.to_string());
+    let adults = match adults.as_deref().filter(|a| !a.trim().is_empty()) {
+        Some(a) => parse_adults(a).map_err(|e| ServerFnError::new(e.to_string()))?,
+        None => 1,
+    };
+    let bundle = match load_trip(&st, &id, &origin, adults).await {
+        Ok(b) => b,
+        Err(e @ TripError::UnknownOrigin(_)) => return Err(ServerFnError::new(e.to_string())),
+        Err(TripError::Db(e)) => return Err(internal(e)),
+    };
+    if let (Some(o), Some(resp)) = (picked, use_context::<leptos_axum::ResponseOptions>()) {
+        let cookie = format!("{ORIGIN_COOKIE}={o}; Path=/; Max-Age=31536000; SameSite=Lax");
+        if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+            resp.append_header(http::header::SET_COOKIE, v);
+        }
     }
-    crate::store::events::event_view(&st.db, &id, &origin)
+    Ok(bundle.map(|trip| EventPageData {
+        trip,
+        site: st.site.clone(),
+    }))
+}
+
+/// The country page: `None` for a code that is not a country. `query` is the page's URL
+/// query (free text, sort, cursor and the other list filters).
+#[server]
+pub async fn load_country(
+    code: String,
+    query: String,
+) -> Result<Option<crate::types::CountryData>, ServerFnError> {
+    use crate::filter::EventFilter;
+    use crate::store::events::QueryError;
+    let st = state()?;
+    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Ok(None);
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
+        .map_err(|_| ServerFnError::new("the address has a malformed query"))?;
+    let filter =
+        EventFilter::from_pairs(&pairs, &[]).map_err(|e| ServerFnError::new(e.to_string()))?;
+    crate::store::pages::country_page(&st.db, &code, filter)
+        .await
+        .map_err(|e| match e {
+            QueryError::BadParameter(..) => ServerFnError::new(e.to_string()),
+            QueryError::Db(e) => internal(e),
+        })
+}
+
+/// The place page: `None` when no place has this id.
+#[server]
+pub async fn load_place(id: String) -> Result<Option<crate::types::PlaceData>, ServerFnError> {
+    let st = state()?;
+    let Ok(id) = id.parse::<i32>() else {
+        return Ok(None);
+    };
+    crate::store::pages::place_page(&st.db, id)
         .await
         .map_err(internal)
 }

@@ -33,6 +33,26 @@ pub struct EventSummary {
     pub demo: bool,
 }
 
+/// Expected visitors on one local day around an event, from the provider's impact
+/// pattern (PredictHQ `impact_patterns`, the accommodation vertical when given).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DemandDay {
+    /// YYYY-MM-DD in the event's time zone.
+    pub date: String,
+    pub visitors: i64,
+    /// `leading` (before the event), `event_day` or `lagging` (after it).
+    pub position: String,
+}
+
+/// Predicted event spend per industry, US dollars (PredictHQ
+/// `predicted_event_spend_industries`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpendIndustries {
+    pub accommodation: Option<i64>,
+    pub hospitality: Option<i64>,
+    pub transportation: Option<i64>,
+}
+
 /// A page of events: `next_cursor` continues the same query after the last item.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventPage {
@@ -61,6 +81,7 @@ pub struct EventDetail {
 /// A restaurant, café or place to stay, at its own location.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Place {
+    pub id: i32,
     pub name: String,
     pub kind: String,
     pub lat: f64,
@@ -107,36 +128,137 @@ pub struct FlightOffer {
     pub demo: bool,
 }
 
-/// What the event page shows: the event and what is around it.
+/// A list part of the trip bundle with how fresh it is. A part with nothing in it is
+/// present and empty, never missing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EventView {
-    pub event: EventDetail,
-    pub restaurants: Vec<Place>,
-    pub cafes: Vec<Place>,
-    pub lodging: Vec<Place>,
-    pub airports: Vec<NearbyAirport>,
-    pub outbound: Vec<FlightOffer>,
-    pub inbound: Vec<FlightOffer>,
+pub struct Part<T> {
+    pub items: Vec<T>,
+    /// When the oldest item was fetched from its provider (RFC 3339); none when empty.
+    pub fetched_at: Option<String>,
+    /// True when any item is demo data.
+    pub demo: bool,
+}
+
+/// The event part of the trip bundle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TripEvent {
+    #[serde(flatten)]
+    pub detail: EventDetail,
+    /// Start and end instants (UTC RFC 3339) when the provider gives times.
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    /// The same instants as wall-clock time in the event's time zone, `YYYY-MM-DD HH:MM`.
+    pub starts_local: Option<String>,
+    pub ends_local: Option<String>,
+    /// When the refresh that last delivered this event finished.
+    pub fetched_at: Option<String>,
+}
+
+/// Which days around the event draw the most visitors, as a hint when to arrive and leave.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DemandWindow {
+    pub days: Vec<DemandDay>,
+    /// The busiest day.
+    pub peak: Option<String>,
+    /// The first and last day with at least half the peak's visitors: arriving before the
+    /// first and leaving after the last avoids the crowd (and its prices).
+    pub busy_from: Option<String>,
+    pub busy_to: Option<String>,
+    pub fetched_at: Option<String>,
+    pub demo: bool,
+}
+
+/// Flights both ways between the chosen origin and the event's airports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlightsPart {
     pub origin: String,
+    pub outbound: Vec<FlightOffer>,
+    #[serde(rename = "return")]
+    pub inbound: Vec<FlightOffer>,
+    pub fetched_at: Option<String>,
+    pub demo: bool,
+}
+
+/// An estimated trip cost: the cheapest round trip per traveller plus nights times a
+/// typical nearby room price. Always an estimate, never a quote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TripEstimate {
+    pub is_estimate: bool,
+    pub currency: Option<String>,
+    pub adults: u32,
+    /// Cheapest outbound plus cheapest return, per traveller.
+    pub flight_per_person: Option<f64>,
+    pub nights: i64,
+    pub nightly_room: Option<f64>,
+    pub rooms: u32,
+    pub total: Option<f64>,
+    /// How the figures were reached, in words.
+    pub basis: Vec<String>,
+    /// What is missing for a total, in words (empty when the total is given).
+    pub missing: Vec<String>,
+    pub fetched_at: Option<String>,
+    pub demo: bool,
+}
+
+/// What the event page shows and `GET /api/v1/events/{id}/trip` answers: everything for
+/// planning a trip around one event, each part with its freshness.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TripBundle {
+    pub event: TripEvent,
+    pub demand_window: DemandWindow,
+    pub restaurants: Part<Place>,
+    pub cafes: Part<Place>,
+    pub lodging: Part<Place>,
+    pub airports: Part<NearbyAirport>,
+    pub flights: FlightsPart,
+    pub estimate: TripEstimate,
+}
+
+/// What the event page loads: the trip bundle and the site settings (for its map).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventPageData {
+    pub trip: TripBundle,
+    pub site: SiteInfo,
+}
+
+/// A count of events under a label (a city, a category).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelCount {
+    pub label: String,
+    pub count: u64,
+}
+
+/// The country page: the country's events (filtered and sorted like the list) and where
+/// in the country they are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CountryData {
+    pub code: String,
+    pub name_en: String,
+    pub name_ko: String,
+    pub page: EventPage,
+    /// Events per city, most first.
+    pub cities: Vec<LabelCount>,
+    pub categories: Vec<LabelCount>,
+    pub demo: bool,
+}
+
+/// The place page: one restaurant, café or place to stay and the events near it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaceData {
+    pub place: Place,
+    pub radius_km: f64,
+    pub events: Vec<EventSummary>,
 }
 
 /// The home page's data: one filtered set for the map and the list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HomeData {
     pub page: EventPage,
-    /// Every event of the filtered set as a map point (id, title, lat, lon, category).
-    pub points: Vec<MapPoint>,
+    /// The filter as the JSON API takes it (normalised query string), for the map's
+    /// cluster requests and the export links.
+    pub api_query: String,
     pub refresh_running: bool,
     pub site: SiteInfo,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MapPoint {
-    pub id: String,
-    pub title: String,
-    pub category: String,
-    pub lat: f64,
-    pub lon: f64,
 }
 
 /// Site-wide settings the pages need (from the server's configuration).
@@ -155,7 +277,11 @@ pub struct Cluster {
     pub lat: f64,
     pub lon: f64,
     pub count: u64,
-    /// The event's id when the cluster holds exactly one event.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The event's id, title and category when the cluster holds exactly one event.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub category: Option<String>,
 }

@@ -85,6 +85,39 @@ pub fn spawn_scheduler(state: &AppState, config: &Config, every: std::time::Dura
     });
 }
 
+/// Remembers the reader's language in a cookie and goes back to the page they were on
+/// (only a path on this site: an absolute or protocol-relative address goes home).
+async fn set_language(
+    axum::extract::Path(code): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+    let Some(lang) = app::i18n::Lang::from_code(&code) else {
+        return (StatusCode::NOT_FOUND, "unknown language").into_response();
+    };
+    let back = q
+        .get("back")
+        .filter(|b| {
+            b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.contains('\\')
+                && b.is_ascii()
+                && !b.chars().any(|c| c.is_ascii_control())
+        })
+        .map_or("/", String::as_str);
+    let mut resp = axum::response::Redirect::to(back).into_response();
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        app::i18n::LANG_COOKIE,
+        lang.code()
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
 /// The whole HTTP application.
 pub fn router(leptos_options: LeptosOptions, app_state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -95,6 +128,7 @@ pub fn router(leptos_options: LeptosOptions, app_state: AppState) -> Router {
     let context_state = app_state.clone();
     Router::new()
         .merge(api::router())
+        .route("/lang/{code}", axum::routing::get(set_language))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -1,5 +1,5 @@
-//! `toursherpa`: the web app (`serve`, the default), one refresh (`ingest`) and schema
-//! migrations (`migrate`).
+//! `toursherpa`: the web app (`serve`, the default), one refresh (`ingest`), schema
+//! migrations (`migrate`) and synthetic data for scale tests (`generate`).
 
 use clap::{Parser, Subcommand};
 use leptos::prelude::get_configuration;
@@ -28,6 +28,15 @@ enum Command {
     },
     /// Bring the store's schema up to date and exit.
     Migrate,
+    /// Fill the store with synthetic events (labelled demo data) for scale tests.
+    Generate {
+        /// How many events to add.
+        #[arg(long)]
+        events: usize,
+        /// Seed: the same seed gives the same events.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[tokio::main]
@@ -51,6 +60,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Ingest { full, json } => ingest(config, full, json).await,
         Command::Migrate => migrate(config).await,
+        Command::Generate { events, seed } => generate(config, events, seed).await,
     };
     match result {
         Ok(code) => code,
@@ -62,6 +72,13 @@ async fn main() -> ExitCode {
 }
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn generate(config: Config, events: usize, seed: u64) -> Result<ExitCode, AnyError> {
+    let db = server::open_store(&config).await?;
+    let report = app::demo::synthetic::generate(&db, events, seed).await?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
 
 async fn serve(config: Config) -> Result<ExitCode, AnyError> {
     let leptos_options = get_configuration(None)?.leptos_options;

@@ -180,6 +180,15 @@ async fn one_event_has_its_details(backend: Backend) {
     assert!(e["description"].as_str().unwrap().len() > 10);
 }
 
+/// The number in `data-total="…"` of a page.
+fn data_total(html: &str) -> u64 {
+    html.split("data-total=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .and_then(|s| s.parse().ok())
+        .expect("a count with data-total")
+}
+
 async fn pages_render_on_the_server(backend: Backend) {
     let app = spawn_app(backend, true).await;
     let resp = app.get("/").await;
@@ -187,14 +196,11 @@ async fn pages_render_on_the_server(backend: Backend) {
     let html = resp.text().await.unwrap();
     assert!(html.contains("<title>TourSherpa"), "title");
     assert!(html.contains("Demo data"), "demo label");
-    let points: u64 = html
-        .split("data-points=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .and_then(|s| s.parse().ok())
-        .expect("map container with data-points");
-    assert!(points >= 300, "{points} map points");
+    assert!(html.contains("<html lang=\"en\""));
+    let (_, all) = app.get_json("/api/v1/events?limit=1").await;
+    assert_eq!(data_total(&html), all["total"].as_u64().unwrap());
     assert!(html.contains("class=\"event-item\""));
+    assert!(html.contains("/api/v1/events.ics"), "export links");
 
     let (_, page) = app.get_json("/api/v1/events?limit=1").await;
     let id = page["items"][0]["id"].as_str().unwrap();
@@ -209,15 +215,159 @@ async fn pages_render_on_the_server(backend: Backend) {
     assert_eq!(app.get("/events/no-such-event").await.status(), 404);
     assert_eq!(app.get("/no/such/page").await.status(), 404);
 
-    let filtered = app.get("/?category=sports").await.text().await.unwrap();
-    let sports: u64 = filtered
-        .split("data-points=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .and_then(|s| s.parse().ok())
+    let filtered = app
+        .get("/?category=sports&view=10,10,3&event=x&inview=")
+        .await
+        .text()
+        .await
         .unwrap();
     let (_, api) = app.get_json("/api/v1/events?category=sports").await;
-    assert_eq!(sports, api["total"].as_u64().unwrap(), "page and API agree");
+    assert_eq!(
+        data_total(&filtered),
+        api["total"].as_u64().unwrap(),
+        "page and API agree"
+    );
+    let near = app
+        .get("/?near=Paris&radius_km=300")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (_, api) = app
+        .get_json("/api/v1/events?near=paris&radius_km=300")
+        .await;
+    assert!(api["total"].as_u64().unwrap() > 0, "a city name is a place");
+    assert_eq!(data_total(&near), api["total"].as_u64().unwrap());
+    let (status, body) = app.get_json("/api/v1/events?near=Atlantis").await;
+    assert_eq!(status, 400, "{body}");
+}
+
+/// The country page (table, sort, search, breakdowns) and the place page.
+async fn country_and_place_pages(backend: Backend) {
+    use sea_orm::{EntityTrait, QueryOrder};
+    let app = spawn_app(backend, true).await;
+    let (_, jp) = app.get_json("/api/v1/events?country=JP&limit=1000").await;
+    let total = jp["total"].as_u64().unwrap();
+    assert!(total > 3);
+    let resp = app.get("/countries/jp").await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Japan") && html.contains("일본"),
+        "names in both languages"
+    );
+    assert_eq!(data_total(&html), total);
+    assert!(html.contains("Events per city") && html.contains("Events per category"));
+    let by_start = app
+        .get("/countries/JP?sort=start")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let first_row = |html: &str| {
+        html.split("<tr data-id=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map(str::to_string)
+            .unwrap()
+    };
+    let (_, api_start) = app
+        .get_json("/api/v1/events?country=JP&sort=start&limit=1")
+        .await;
+    assert_eq!(
+        first_row(&by_start),
+        api_start["items"][0]["id"].as_str().unwrap()
+    );
+    let word = jp["items"][0]["city"].as_str().unwrap();
+    let searched = app
+        .get(&format!("/countries/JP?q={}", word.replace(' ', "+")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (_, api_q) = app
+        .get_json(&format!(
+            "/api/v1/events?country=JP&q={}",
+            word.replace(' ', "+")
+        ))
+        .await;
+    assert_eq!(data_total(&searched), api_q["total"].as_u64().unwrap());
+    assert_eq!(app.get("/countries/XX").await.status(), 404);
+
+    let place = app::store::entities::place::Entity::find()
+        .order_by_asc(app::store::entities::place::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the refresh stored places");
+    let resp = app.get(&format!("/places/{}", place.id)).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(&place.name.replace('&', "&amp;")));
+    assert!(html.contains("Events within 10 km"));
+    assert!(
+        html.contains("/events/"),
+        "the event it was found for is near it"
+    );
+    assert!(html.contains("not a real business"), "demo places say so");
+    assert_eq!(app.get("/places/999999999").await.status(), 404);
+    assert_eq!(app.get("/places/abc").await.status(), 404);
+}
+
+/// The language switch: a cookie set by `/lang/ko`, the browser's language otherwise.
+async fn pages_speak_korean(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirect
+        .get(app.url("/lang/ko?back=%2F%3Fcategory%3Dsports"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/?category=sports");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("ts_lang=ko;"), "{cookie}");
+    for evil in ["https://evil.example/", "//evil.example/", "/\\evil"] {
+        let resp = no_redirect
+            .get(app.url(&format!(
+                "/lang/ko?back={}",
+                evil.replace('/', "%2F").replace('\\', "%5C")
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.headers()["location"], "/", "{evil}");
+    }
+    assert_eq!(
+        no_redirect
+            .get(app.url("/lang/xx"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let ko = |path: &str, header: (&'static str, &'static str)| {
+        let req = app.client.get(app.url(path)).header(header.0, header.1);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let html = ko("/", ("cookie", "ts_lang=ko")).await;
+    assert!(html.contains("<html lang=\"ko\""));
+    assert!(html.contains("이벤트 거르기") && html.contains("데모 데이터"));
+    let html = ko("/", ("accept-language", "ko-KR,ko;q=0.9")).await;
+    assert!(html.contains("<html lang=\"ko\""), "browser language");
+    let (_, page) = app.get_json("/api/v1/events?limit=1&country=FR").await;
+    let id = page["items"][0]["id"].as_str().unwrap();
+    let html = ko(&format!("/events/{id}"), ("cookie", "ts_lang=ko")).await;
+    assert!(html.contains("근처 음식점") && html.contains("예상 여행 비용"));
+    assert!(
+        html.contains("년 ") && html.contains("월 "),
+        "dates written the Korean way"
+    );
 }
 
 async fn map_clusters_add_up_to_the_filtered_total(backend: Backend) {
@@ -259,11 +409,91 @@ async fn map_clusters_add_up_to_the_filtered_total(backend: Backend) {
     }
 }
 
+/// The stored cell counts (used for plain and category-only filters) give exactly the
+/// clusters a live count gives (`rank_min=0` matches every event but forces a live count),
+/// and follow the events through a refresh that changes them.
+async fn stored_cells_give_the_same_clusters_as_a_live_count(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app(backend, true).await;
+    for round in 0..2 {
+        let db = &app.db;
+        let cells = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM cluster_cells",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let n: i64 = cells.try_get("", "n").unwrap();
+        assert!(n > 100, "cells are stored ({n})");
+        for (zoom, extra) in [
+            (0, ""),
+            (2, "&bbox=-180,-85,180,85"),
+            (3, "&bbox=-10,35,30,60"),
+            (5, "&bbox=100,20,150,50"),
+            (4, "&bbox=-170,-60,170,75&category=sports,concerts"),
+            (9, "&bbox=126,37,128,38"),
+            (7, "&bbox=-0.5,51,0.5,52"),
+        ] {
+            let get = |q: String| {
+                let app = &app;
+                async move {
+                    let (status, body) = app.get_json(&q).await;
+                    assert_eq!(status, 200, "{q}: {body}");
+                    let mut c: Vec<(u64, String, f64, f64)> = body["clusters"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| {
+                            (
+                                c["count"].as_u64().unwrap(),
+                                c["id"].as_str().unwrap_or("").to_string(),
+                                c["lat"].as_f64().unwrap(),
+                                c["lon"].as_f64().unwrap(),
+                            )
+                        })
+                        .collect();
+                    c.sort_by(|a, b| {
+                        a.0.cmp(&b.0)
+                            .then(a.2.total_cmp(&b.2))
+                            .then(a.3.total_cmp(&b.3))
+                    });
+                    c
+                }
+            };
+            let stored = get(format!("/api/v1/map/clusters?zoom={zoom}{extra}")).await;
+            let live = get(format!(
+                "/api/v1/map/clusters?zoom={zoom}{extra}&rank_min=0"
+            ))
+            .await;
+            assert_eq!(
+                stored.len(),
+                live.len(),
+                "round {round}, zoom {zoom}{extra}"
+            );
+            for (a, b) in stored.iter().zip(&live) {
+                assert_eq!((a.0, &a.1), (b.0, &b.1), "zoom {zoom}{extra}");
+                assert!(
+                    (a.2 - b.2).abs() < 1e-6 && (a.3 - b.3).abs() < 1e-6,
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+        // The next demo generation changes, moves, adds and removes events.
+        let report = app.refresh().await;
+        assert_eq!(report.status, "succeeded");
+    }
+}
+
 both_backends!(
+    stored_cells_give_the_same_clusters_as_a_live_count,
     map_clusters_add_up_to_the_filtered_total,
     events_list_pages_through_every_event_once,
     filters_narrow_the_set,
     bad_parameters_answer_400_and_unknown_ids_404,
     one_event_has_its_details,
     pages_render_on_the_server,
+    country_and_place_pages,
+    pages_speak_korean,
 );

@@ -5,6 +5,7 @@
 
 use super::hash;
 use crate::ingest::diff::{ProviderState, SnapshotEvent};
+use crate::types::{DemandDay, SpendIndustries};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 
@@ -61,6 +62,64 @@ fn spend_per_visitor(category: &str) -> i64 {
         "sports" => 180,
         "performing-arts" => 150,
         _ => 130,
+    }
+}
+
+/// Demo events start at 10:00 and end at 22:00 local time (illustrative, like their dates).
+fn local_instant(date: NaiveDate, hour: u32, timezone: &str) -> Option<DateTime<Utc>> {
+    let tz: chrono_tz::Tz = timezone.parse().ok()?;
+    tz.from_local_datetime(&date.and_hms_opt(hour, 0, 0)?)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A demo demand pattern shaped like PredictHQ's: visitors build up over two days before
+/// the event, peak on its days and ease the day after.
+fn demo_impact(id: &str, start: NaiveDate, end: NaiveDate, attendance: i64) -> Vec<DemandDay> {
+    let mut out = Vec::new();
+    let day = |d: NaiveDate, v: i64, position: &str| DemandDay {
+        date: d.format("%Y-%m-%d").to_string(),
+        visitors: v,
+        position: position.to_string(),
+    };
+    out.push(day(
+        start - Duration::days(2),
+        attendance * 15 / 100,
+        "leading",
+    ));
+    out.push(day(
+        start - Duration::days(1),
+        attendance * 55 / 100,
+        "leading",
+    ));
+    let mut d = start;
+    let mut n = 0u64;
+    while d <= end {
+        // Some days draw a little less than the peak.
+        let share = 100 - (hash(&[id, "day", &n.to_string()]) % 4) as i64 * 8;
+        out.push(day(d, attendance * share / 100, "event_day"));
+        d += Duration::days(1);
+        n += 1;
+    }
+    out.push(day(
+        end + Duration::days(1),
+        attendance * 35 / 100,
+        "lagging",
+    ));
+    out
+}
+
+/// The demo split of the predicted spend across industries.
+fn demo_spend_industries(category: &str, spend: i64) -> SpendIndustries {
+    let (a, h) = match category {
+        "conferences" | "expos" => (45, 35),
+        "sports" => (35, 40),
+        _ => (30, 45),
+    };
+    SpendIndustries {
+        accommodation: Some(spend * a / 100),
+        hospitality: Some(spend * h / 100),
+        transportation: Some(spend * (100 - a - h) / 100),
     }
 }
 
@@ -151,7 +210,13 @@ pub fn snapshot(generation: u32) -> Vec<SnapshotEvent> {
             (Some(v), true) => (v.venue_name.clone(), v.address.clone(), v.lat, v.lon),
             _ => (c.venue_name.clone(), c.address.clone(), c.lat, c.lon),
         };
+        let (start, end) = (c.start + shift, c.end + shift);
+        let spend = attendance * spend_per_visitor(&c.category);
         out.push(SnapshotEvent {
+            starts_at: local_instant(start, 10, &c.timezone),
+            ends_at: local_instant(end, 22, &c.timezone),
+            impact: demo_impact(&c.id, start, end, attendance),
+            spend_industries: Some(demo_spend_industries(&c.category, spend)),
             id: c.id.clone(),
             title: c.title.clone(),
             description: c.description.clone(),
@@ -160,9 +225,9 @@ pub fn snapshot(generation: u32) -> Vec<SnapshotEvent> {
             rank: c.rank,
             local_rank: Some((c.local_rank + changes as i32).min(100)),
             attendance: Some(attendance),
-            spend_usd: Some(attendance * spend_per_visitor(&c.category)),
-            start: c.start + shift,
-            end: c.end + shift,
+            spend_usd: Some(spend),
+            start,
+            end,
             timezone: c.timezone.clone(),
             venue_name,
             address,

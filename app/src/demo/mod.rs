@@ -5,6 +5,7 @@
 pub mod feed;
 pub mod flights;
 pub mod places;
+pub mod synthetic;
 
 /// A deterministic hash of some parts, for reproducible pseudo-random choices.
 pub(crate) fn hash(parts: &[&str]) -> u64 {

@@ -70,6 +70,12 @@ pub struct SnapshotEvent {
     pub state: ProviderState,
     /// The provider's own "last updated" stamp: not content, never compared.
     pub updated: Option<DateTime<Utc>>,
+    /// Start and end instants when the provider gives times, not only dates.
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Expected visitors per day around the event (empty when not given).
+    pub impact: Vec<crate::types::DemandDay>,
+    pub spend_industries: Option<crate::types::SpendIndustries>,
 }
 
 /// Field bytes, each closed by a separator, hashed at once with XXH3 (fast and well
@@ -151,6 +157,24 @@ impl SnapshotEvent {
                 .str(reason)
                 .str(duplicate_of.as_deref().unwrap_or("")),
         };
+        // Appended only when present, so events without them keep their fingerprints.
+        if self.starts_at.is_some() || self.ends_at.is_some() {
+            h.bytes(&[0x1d])
+                .opt(self.starts_at.map(|t| t.timestamp()))
+                .opt(self.ends_at.map(|t| t.timestamp()));
+        }
+        if !self.impact.is_empty() {
+            h.bytes(&[0x1c]);
+            for d in &self.impact {
+                h.str(&d.date).num(d.visitors).str(&d.position);
+            }
+        }
+        if let Some(s) = &self.spend_industries {
+            h.bytes(&[0x1b])
+                .opt(s.accommodation)
+                .opt(s.hospitality)
+                .opt(s.transportation);
+        }
         h.finish()
     }
 
@@ -442,6 +466,10 @@ mod tests {
             lon: 2.35,
             state: ProviderState::Active,
             updated: None,
+            starts_at: None,
+            ends_at: None,
+            impact: Vec::new(),
+            spend_industries: None,
         }
     }
 

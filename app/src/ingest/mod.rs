@@ -470,6 +470,11 @@ async fn stages(
             .await?;
     }
     enrich::record_plan(&txn, &enrich::plan(&diff, &valid), run_id).await?;
+    let events_changed =
+        !diff.archived.is_empty() || diff.decisions.iter().any(|d| d.class != Class::Unchanged);
+    if events_changed {
+        crate::store::cells::invalidate(&txn).await?;
+    }
     if let Some(g) = generation {
         set_meta(&txn, DEMO_GENERATION_KEY, &(g + 1).to_string()).await?;
         refresh_run::Entity::update_many()
@@ -479,6 +484,9 @@ async fn stages(
             .await?;
     }
     txn.commit().await?;
+
+    // The map's stored cluster counts follow the events (until then the map counts live).
+    crate::store::cells::rebuild_if_stale(db).await?;
 
     // 5. Enrich: what this run owes and whatever earlier runs left.
     set_stage(db, run_id, "enrich").await?;
@@ -559,7 +567,8 @@ async fn load_stored(db: &DatabaseConnection, provider: &str) -> Result<diff::St
         .collect())
 }
 
-fn active_model(
+/// The stored row for a snapshot event (also used by the synthetic generator).
+pub fn active_model(
     e: &SnapshotEvent,
     provider: &str,
     now: chrono::DateTime<Utc>,
@@ -602,5 +611,14 @@ fn active_model(
         last_changed_at: Set(now),
         last_run_id: Set(Some(run_id)),
         demo: Set(provider == "demo"),
+        starts_at: Set(e.starts_at.map(|t| t.to_rfc3339())),
+        ends_at: Set(e.ends_at.map(|t| t.to_rfc3339())),
+        impact: Set(
+            (!e.impact.is_empty()).then(|| serde_json::to_string(&e.impact).unwrap_or_default())
+        ),
+        spend_industries: Set(e
+            .spend_industries
+            .as_ref()
+            .and_then(|s| serde_json::to_string(s).ok())),
     }
 }

@@ -1,20 +1,24 @@
 //! The pages: home (map and list), event, and not found.
 
+pub mod country;
 pub mod event;
 pub mod home;
 pub mod not_found;
+pub mod place;
 
+pub use crate::i18n::{category_label, fmt_int as group_digits};
+
+use crate::i18n::{tr, use_lang};
 use leptos::prelude::*;
 
 /// The label every page shows while demo providers supply its data.
 #[component]
 pub fn DemoBanner() -> impl IntoView {
+    let lang = use_lang();
     view! {
         <p class="demo-banner" role="note">
-            <strong>"Demo data. "</strong>
-            "Events come from TourSherpa's bundled demo feed of real, recurring events with "
-            "illustrative dates; restaurants, cafés, places to stay and flight offers are generated "
-            "and are not real places or prices."
+            <strong>{tr(lang, "Demo data. ")}</strong>
+            {tr(lang, "Events come from TourSherpa's bundled demo feed of real, recurring events with illustrative dates; restaurants, cafés, places to stay and flight offers are generated and are not real places or prices.")}
         </p>
     }
 }
@@ -31,42 +35,45 @@ pub fn set_status(code: u16) {
     let _ = code;
 }
 
-/// A category in words.
-pub fn category_label(category: &str) -> &'static str {
-    match category {
-        "concerts" => "Concert",
-        "festivals" => "Festival",
-        "expos" => "Expo",
-        "sports" => "Sports",
-        "conferences" => "Conference",
-        "performing-arts" => "Performing arts",
-        _ => "Event",
+/// Writes each `<time class="viewer-time" datetime=…>` in the viewer's own time zone and
+/// locale. The server writes UTC; the browser knows the viewer's zone.
+#[cfg(feature = "hydrate")]
+pub fn show_viewer_times() {
+    use wasm_bindgen::{JsCast, JsValue};
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(list) = doc.query_selector_all("time.viewer-time") else {
+        return;
+    };
+    let options = js_sys::Object::new();
+    for (k, v) in [
+        ("year", "numeric"),
+        ("month", "short"),
+        ("day", "numeric"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+        ("timeZoneName", "short"),
+    ] {
+        let _ = js_sys::Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(v));
     }
-}
-
-/// A whole number with thousands separators.
-pub fn group_digits(n: i64) -> String {
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
+    for i in 0..list.length() {
+        let Some(el) = list
+            .item(i)
+            .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+        else {
+            continue;
+        };
+        if let Some(dt) = el.get_attribute("datetime") {
+            let d = js_sys::Date::new(&JsValue::from_str(&dt));
+            if !d.get_time().is_nan() {
+                let lang = doc
+                    .document_element()
+                    .and_then(|e| e.get_attribute("lang"))
+                    .unwrap_or_else(|| "en".into());
+                let text: String = d.to_locale_string(&lang, &options).into();
+                el.set_text_content(Some(&text));
+            }
         }
-        out.push(ch);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn digits_are_grouped() {
-        assert_eq!(super::group_digits(1234567), "1,234,567");
-        assert_eq!(super::group_digits(-999), "-999");
-        assert_eq!(super::group_digits(1000), "1,000");
     }
 }

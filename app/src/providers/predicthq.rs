@@ -3,6 +3,7 @@
 
 use super::policy::{json_body, Caller, ProviderError};
 use crate::ingest::diff::{ProviderState, SnapshotEvent};
+use crate::types::{DemandDay, SpendIndustries};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -121,6 +122,85 @@ struct PhqEvent {
     deleted_reason: Option<String>,
     #[serde(default)]
     duplicate_of_id: Option<String>,
+    #[serde(default)]
+    impact_patterns: Option<Vec<ImpactPattern>>,
+    #[serde(default)]
+    predicted_event_spend_industries: Option<SpendIndustriesRaw>,
+}
+
+/// One vertical's day-by-day impact (`impact_patterns[]`).
+#[derive(Deserialize)]
+struct ImpactPattern {
+    #[serde(default)]
+    vertical: Option<String>,
+    #[serde(default)]
+    impact_type: Option<String>,
+    #[serde(default)]
+    impacts: Vec<Impact>,
+}
+
+#[derive(Deserialize)]
+struct Impact {
+    date_local: String,
+    #[serde(default)]
+    value: Option<f64>,
+    #[serde(default)]
+    position: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SpendIndustriesRaw {
+    #[serde(default)]
+    accommodation: Option<f64>,
+    #[serde(default)]
+    hospitality: Option<f64>,
+    #[serde(default)]
+    transportation: Option<f64>,
+}
+
+/// The demand pattern a traveller cares about: visitors per day. PredictHQ gives one
+/// pattern per vertical; the accommodation one (attendance-based) is preferred, then
+/// hospitality, then any attendance-based pattern. Days with unreadable dates are skipped.
+fn demand_days(patterns: &[ImpactPattern]) -> Vec<DemandDay> {
+    let attendance_based = |p: &&ImpactPattern| {
+        p.impact_type
+            .as_deref()
+            .is_none_or(|t| t == "phq_attendance")
+    };
+    let pick = ["accommodation", "hospitality"]
+        .iter()
+        .find_map(|v| {
+            patterns
+                .iter()
+                .filter(attendance_based)
+                .find(|p| p.vertical.as_deref() == Some(v))
+        })
+        .or_else(|| patterns.iter().find(attendance_based));
+    let Some(p) = pick else {
+        return Vec::new();
+    };
+    let mut days: Vec<DemandDay> = p
+        .impacts
+        .iter()
+        .filter_map(|i| {
+            let date = date_of(&i.date_local)?;
+            let visitors = i.value.filter(|v| v.is_finite() && *v >= 0.0)?.round() as i64;
+            Some(DemandDay {
+                date: date.format("%Y-%m-%d").to_string(),
+                visitors,
+                position: i.position.clone().unwrap_or_else(|| "event_day".into()),
+            })
+        })
+        .collect();
+    days.sort_by(|a, b| a.date.cmp(&b.date));
+    days.dedup_by(|a, b| a.date == b.date);
+    days
+}
+
+fn instant(s: Option<&str>) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s?)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 fn date_of(s: &str) -> Option<NaiveDate> {
@@ -189,7 +269,19 @@ pub fn normalise(raw: Value) -> Result<SnapshotEvent, (String, String)> {
         Some(l) if !l.is_empty() => l.iter().map(|l| l.label.clone()).collect(),
         _ => e.labels.clone(),
     };
+    let spend_industries = e.predicted_event_spend_industries.as_ref().map(|s| {
+        let round = |v: Option<f64>| v.filter(|v| v.is_finite()).map(|v| v.round() as i64);
+        SpendIndustries {
+            accommodation: round(s.accommodation),
+            hospitality: round(s.hospitality),
+            transportation: round(s.transportation),
+        }
+    });
     Ok(SnapshotEvent {
+        starts_at: instant(Some(&e.start)),
+        ends_at: instant(e.end.as_deref()),
+        impact: demand_days(e.impact_patterns.as_deref().unwrap_or_default()),
+        spend_industries,
         id: e.id.clone(),
         title: e.title.trim().to_string(),
         description: e.description.clone().unwrap_or_default(),
@@ -340,6 +432,56 @@ pub fn encode(v: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `impact_patterns` and `predicted_event_spend_industries` as PredictHQ documents them:
+    /// the accommodation pattern (attendance-based) wins over hospitality and over a
+    /// rank-based pattern; days come out in date order.
+    #[test]
+    fn impact_patterns_and_spend_industries_are_read() {
+        let raw = json!({
+            "id": "imp1", "title": "Expo", "category": "expos", "rank": 60,
+            "start": "2027-03-01T00:00:00Z", "end": "2027-03-02T23:59:59Z",
+            "location": [2.35, 48.85], "country": "FR",
+            "predicted_event_spend": 900000,
+            "predicted_event_spend_industries": {"accommodation": 400000.4, "hospitality": 350000, "transportation": 150000},
+            "impact_patterns": [
+                {"vertical": "hospitality", "impact_type": "phq_attendance", "impacts": [
+                    {"date_local": "2027-03-01", "value": 1, "position": "event_day"}]},
+                {"vertical": "accommodation", "impact_type": "phq_rank", "impacts": [
+                    {"date_local": "2027-03-01", "value": 60, "position": "event_day"}]},
+                {"vertical": "accommodation", "impact_type": "phq_attendance", "impacts": [
+                    {"date_local": "2027-03-02", "value": 9500, "position": "event_day"},
+                    {"date_local": "2027-02-28", "value": 1425, "position": "leading"},
+                    {"date_local": "2027-03-01", "value": 9500, "position": "event_day"},
+                    {"date_local": "not a date", "value": 5, "position": "lagging"},
+                    {"date_local": "2027-03-03", "value": 2850.4, "position": "lagging"}]}
+            ]
+        });
+        let e = normalise(raw).unwrap();
+        let days: Vec<(&str, i64, &str)> = e
+            .impact
+            .iter()
+            .map(|d| (d.date.as_str(), d.visitors, d.position.as_str()))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("2027-02-28", 1425, "leading"),
+                ("2027-03-01", 9500, "event_day"),
+                ("2027-03-02", 9500, "event_day"),
+                ("2027-03-03", 2850, "lagging"),
+            ]
+        );
+        let s = e.spend_industries.unwrap();
+        assert_eq!(
+            (s.accommodation, s.hospitality, s.transportation),
+            (Some(400000), Some(350000), Some(150000))
+        );
+        assert_eq!(
+            e.starts_at.unwrap().to_rfc3339(),
+            "2027-03-01T00:00:00+00:00"
+        );
+    }
 
     #[test]
     fn a_documented_record_normalises() {

@@ -46,6 +46,13 @@ pub mod event {
         pub last_changed_at: DateTimeUtc,
         pub last_run_id: Option<i32>,
         pub demo: bool,
+        /// Start and end instants, UTC RFC 3339, when the provider gives times.
+        pub starts_at: Option<String>,
+        pub ends_at: Option<String>,
+        /// JSON array of [`crate::types::DemandDay`]: expected visitors per local day.
+        pub impact: Option<String>,
+        /// JSON [`crate::types::SpendIndustries`].
+        pub spend_industries: Option<String>,
     }
     no_relations!();
 }
@@ -322,6 +329,30 @@ pub mod provider_usage {
         #[sea_orm(primary_key, auto_increment = false)]
         pub day: Date,
         pub calls: i32,
+    }
+    no_relations!();
+}
+
+pub mod cluster_cell {
+    use sea_orm::entity::prelude::*;
+
+    /// Active events of one category counted in one grid cell at one zoom level.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cluster_cells")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub level: i16,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub gy: i32,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub gx: i32,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub category: String,
+        pub n: i64,
+        pub sum_lat: f64,
+        pub sum_lon: f64,
+        pub single_id: Option<String>,
+        pub single_title: Option<String>,
     }
     no_relations!();
 }

@@ -4,18 +4,13 @@
 use super::entities::{airport, country, event, event_airport, flight_offer, place};
 use crate::filter::{Cursor, EventFilter, Sort};
 use crate::geo::{bounding_box, haversine_km};
-use crate::types::{
-    EventDetail, EventPage, EventSummary, EventView, FlightOffer, MapPoint, NearbyAirport, Place,
-};
+use crate::types::{EventDetail, EventPage, EventSummary, FlightOffer, NearbyAirport, Place};
 use chrono::{Duration, NaiveDate};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
-
-/// At most this many points go to the map in one answer.
-pub const MAX_MAP_POINTS: u64 = 5000;
 
 /// Travellers only see events in this state.
 pub const ACTIVE: &str = "active";
@@ -80,6 +75,18 @@ pub fn filter_condition(f: &EventFilter) -> Result<Condition, QueryError> {
     if let Some(v) = f.rank_max {
         cond = cond.add(event::Column::Rank.lte(v));
     }
+    if let Some(v) = f.local_rank_min {
+        cond = cond.add(event::Column::LocalRank.gte(v));
+    }
+    if let Some(v) = f.local_rank_max {
+        cond = cond.add(event::Column::LocalRank.lte(v));
+    }
+    if let Some(v) = f.attendance_min {
+        cond = cond.add(event::Column::Attendance.gte(v));
+    }
+    if let Some(n) = &f.near {
+        cond = cond.add(near_condition(n));
+    }
     if let Some(b) = &f.bbox {
         cond = cond
             .add(event::Column::Lat.between(b.min_lat, b.max_lat))
@@ -93,6 +100,89 @@ pub fn filter_condition(f: &EventFilter) -> Result<Condition, QueryError> {
             });
     }
     Ok(cond)
+}
+
+/// Lets `near` name a place: a value that is not `lat,lon` is looked up as an airport code
+/// or a city with an airport (the bundled list), and replaced by its coordinates.
+pub async fn resolve_place_names(
+    db: &DatabaseConnection,
+    pairs: &mut [(String, String)],
+) -> Result<(), QueryError> {
+    for (k, v) in pairs.iter_mut() {
+        if k != "near" || v.trim().is_empty() {
+            continue;
+        }
+        let looks_numeric = v.split(',').all(|p| p.trim().parse::<f64>().is_ok());
+        if looks_numeric {
+            continue;
+        }
+        let name = v.trim();
+        if name.chars().count() > 100 {
+            return Err(QueryError::BadParameter(
+                "near",
+                "must be at most 100 characters".into(),
+            ));
+        }
+        let by_code = if name.len() == 3 && name.bytes().all(|b| b.is_ascii_alphabetic()) {
+            airport::Entity::find_by_id(name.to_ascii_uppercase())
+                .one(db)
+                .await?
+        } else {
+            None
+        };
+        let found = match by_code {
+            Some(a) => Some(a),
+            None => {
+                airport::Entity::find()
+                    .filter(
+                        Expr::expr(Func::lower(Expr::col(airport::Column::City)))
+                            .eq(name.to_lowercase()),
+                    )
+                    .order_by(airport::Column::Scheduled, Order::Desc)
+                    .order_by(airport::Column::Iata, Order::Asc)
+                    .one(db)
+                    .await?
+            }
+        };
+        match found {
+            Some(a) => *v = format!("{},{}", a.lat, a.lon),
+            None => {
+                return Err(QueryError::BadParameter(
+                    "near",
+                    format!("no place called `{name}` is known; give lat,lon, an airport code or a city with an airport"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Within `radius_km` of a point: a bounding box the indexes can use, then the distance on
+/// a local flat projection (lengths in km; exact enough for radii up to a few hundred km,
+/// and plain arithmetic, so SQLite and PostgreSQL compute the same).
+fn near_condition(n: &crate::filter::Near) -> Condition {
+    const KM_PER_DEGREE: f64 = 111.195;
+    let (min_lat, min_lon, max_lat, max_lon) = bounding_box(n.lat, n.lon, n.radius_km);
+    let k = n.lat.to_radians().cos().max(0.01) * KM_PER_DEGREE;
+    let r2 = n.radius_km * n.radius_km;
+    let dist = |lon_shift: f64| {
+        let dy = format!(r#"(("lat" - {:.9}) * {KM_PER_DEGREE})"#, n.lat);
+        let dx = format!(r#"(("lon" - {:.9}) * {k:.9})"#, n.lon + lon_shift);
+        Expr::cust(format!("{dy} * {dy} + {dx} * {dx} <= {r2:.9}"))
+    };
+    let mut lon_side = Condition::any().add(dist(0.0));
+    // The circle may reach across the antimeridian.
+    if n.lon + n.radius_km / k > 180.0 {
+        lon_side = lon_side.add(dist(360.0));
+    }
+    if n.lon - n.radius_km / k < -180.0 {
+        lon_side = lon_side.add(dist(-360.0));
+    }
+    let mut cond = Condition::all().add(event::Column::Lat.between(min_lat, max_lat));
+    if min_lon <= max_lon && min_lon > -180.0 && max_lon < 180.0 {
+        cond = cond.add(event::Column::Lon.between(min_lon, max_lon));
+    }
+    cond.add(lon_side)
 }
 
 fn parse_date(param: &'static str, s: &str) -> Result<NaiveDate, QueryError> {
@@ -210,50 +300,21 @@ pub async fn list_events(
     })
 }
 
-/// Every event matching the filter as a map point, highest rank first, at most
-/// [`MAX_MAP_POINTS`].
-pub async fn map_points(
-    db: &DatabaseConnection,
-    f: &EventFilter,
-) -> Result<Vec<MapPoint>, QueryError> {
-    let rows: Vec<(String, String, String, f64, f64)> = event::Entity::find()
-        .select_only()
-        .columns([
-            event::Column::Id,
-            event::Column::Title,
-            event::Column::Category,
-            event::Column::Lat,
-            event::Column::Lon,
-        ])
-        .filter(filter_condition(f)?)
-        .order_by(event::Column::Rank, Order::Desc)
-        .order_by(event::Column::Id, Order::Asc)
-        .limit(MAX_MAP_POINTS)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, title, category, lat, lon)| MapPoint {
-            id,
-            title,
-            category,
-            lat,
-            lon,
-        })
-        .collect())
-}
-
 /// One event with everything the store keeps about it, whatever its state.
 pub async fn event_detail(db: &DatabaseConnection, id: &str) -> Result<Option<EventDetail>, DbErr> {
-    let Some(m) = event::Entity::find_by_id(id.to_string()).one(db).await? else {
-        return Ok(None);
-    };
+    match event::Entity::find_by_id(id.to_string()).one(db).await? {
+        Some(m) => Ok(Some(detail_of(db, &m).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The detail of a stored event row (reads its country's names).
+pub async fn detail_of(db: &DatabaseConnection, m: &event::Model) -> Result<EventDetail, DbErr> {
     let country = country::Entity::find_by_id(m.country.clone())
         .one(db)
         .await?;
-    Ok(Some(EventDetail {
-        summary: summary(&m),
+    Ok(EventDetail {
+        summary: summary(m),
         description: m.description.clone(),
         labels: serde_json::from_str(&m.labels).unwrap_or_default(),
         spend_usd: m.spend_usd,
@@ -264,7 +325,7 @@ pub async fn event_detail(db: &DatabaseConnection, id: &str) -> Result<Option<Ev
         gone_reason: m.gone_reason.clone(),
         provider: m.provider.clone(),
         last_changed_at: m.last_changed_at.to_rfc3339(),
-    }))
+    })
 }
 
 /// Places of one kind within `radius_km` of a point, nearest first.
@@ -288,6 +349,7 @@ pub async fn places_near(
         .map(|p| {
             let distance_km = haversine_km(lat, lon, p.lat, p.lon);
             Place {
+                id: p.id,
                 name: p.name,
                 kind: p.kind,
                 lat: p.lat,
@@ -385,46 +447,6 @@ pub const DINING_RADIUS_KM: f64 = 3.0;
 /// Radius for places to stay around a venue.
 pub const LODGING_RADIUS_KM: f64 = 5.0;
 
-/// The event page: the event, what is near it, and flights from `origin`.
-pub async fn event_view(
-    db: &DatabaseConnection,
-    id: &str,
-    origin: &str,
-) -> Result<Option<EventView>, DbErr> {
-    let Some(event) = event_detail(db, id).await? else {
-        return Ok(None);
-    };
-    let (lat, lon) = (event.summary.lat, event.summary.lon);
-    let restaurants = places_near(db, lat, lon, "restaurant", DINING_RADIUS_KM, 8).await?;
-    let cafes = places_near(db, lat, lon, "cafe", DINING_RADIUS_KM, 8).await?;
-    let lodging = places_near(db, lat, lon, "lodging", LODGING_RADIUS_KM, 8).await?;
-    let airports = event_airports(db, id).await?;
-    let codes: Vec<String> = airports.iter().map(|a| a.iata.clone()).collect();
-    let origins = vec![origin.to_string()];
-    let start = NaiveDate::parse_from_str(&event.summary.start, "%Y-%m-%d").unwrap_or_default();
-    let end = NaiveDate::parse_from_str(&event.summary.end, "%Y-%m-%d").unwrap_or_default();
-    let (outbound, inbound) = if codes.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        let (out_from, out_to) = outbound_window(start);
-        let (ret_from, ret_to) = return_window(end);
-        (
-            flight_offers(db, &origins, &codes, out_from, out_to, 10).await?,
-            flight_offers(db, &codes, &origins, ret_from, ret_to, 10).await?,
-        )
-    };
-    Ok(Some(EventView {
-        event,
-        restaurants,
-        cafes,
-        lodging,
-        airports,
-        outbound,
-        inbound,
-        origin: origin.to_string(),
-    }))
-}
-
 /// Outbound flights: from three days before the start to one day after it.
 pub fn outbound_window(start: NaiveDate) -> (NaiveDate, NaiveDate) {
     (start - Duration::days(3), start + Duration::days(1))
@@ -440,7 +462,7 @@ pub const MAX_CLUSTERS: f64 = 4000.0;
 
 /// The grid cell, in degrees, for a zoom level (about 64 screen pixels) and a box.
 pub fn cluster_cell_degrees(zoom: u8, bbox: Option<&crate::filter::BBox>) -> f64 {
-    let by_zoom = 90.0 / f64::from(1u32 << Ord::min(zoom, 24));
+    let by_zoom = super::cells::level_cell(zoom);
     let area = bbox.map_or(360.0 * 180.0, |b| {
         let width = if b.min_lon <= b.max_lon {
             b.max_lon - b.min_lon
@@ -452,51 +474,17 @@ pub fn cluster_cell_degrees(zoom: u8, bbox: Option<&crate::filter::BBox>) -> f64
     by_zoom.max((area / MAX_CLUSTERS).sqrt())
 }
 
-/// The filtered events grouped into grid cells, counted in SQL. The counts add up to the
-/// filtered total.
+/// The filtered events grouped into grid cells sized to the zoom and the box; the counts
+/// add up to the filtered total (see [`super::cells`] for how this stays fast).
 pub async fn map_clusters(
     db: &DatabaseConnection,
     f: &EventFilter,
     zoom: u8,
 ) -> Result<Vec<crate::types::Cluster>, QueryError> {
-    use sea_orm::DbBackend;
     let cell = cluster_cell_degrees(zoom, f.bbox.as_ref());
-    // Shifted to positive values so integer truncation (SQLite) equals floor (PostgreSQL).
-    // `cell` is a number computed here, never caller text, so it is written inline: the
-    // same expression then appears once, grouped by its alias.
-    let (gy, gx) = match db.get_database_backend() {
-        DbBackend::Postgres => (
-            format!(r#"CAST(FLOOR(("lat" + 90.0) / {cell:.12}) AS BIGINT)"#),
-            format!(r#"CAST(FLOOR(("lon" + 180.0) / {cell:.12}) AS BIGINT)"#),
-        ),
-        _ => (
-            format!(r#"CAST(("lat" + 90.0) / {cell:.12} AS INTEGER)"#),
-            format!(r#"CAST(("lon" + 180.0) / {cell:.12} AS INTEGER)"#),
-        ),
-    };
-    let rows: Vec<(i64, i64, i64, f64, f64, String)> = event::Entity::find()
-        .select_only()
-        .column_as(Expr::cust(gy), "gy")
-        .column_as(Expr::cust(gx), "gx")
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .column_as(Expr::cust(r#"AVG("lat")"#), "lat")
-        .column_as(Expr::cust(r#"AVG("lon")"#), "lon")
-        .column_as(Expr::cust(r#"MIN("id")"#), "id")
-        .filter(filter_condition(f)?)
-        .group_by(Expr::cust("gy"))
-        .group_by(Expr::cust("gx"))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(_, _, n, lat, lon, id)| crate::types::Cluster {
-            lat,
-            lon,
-            count: Ord::max(n, 0) as u64,
-            id: (n == 1).then_some(id),
-        })
-        .collect())
+    // The stored cells serve only the plain zoom grid (not a coarser one forced by the box).
+    let level = (cell == super::cells::level_cell(zoom)).then_some(zoom);
+    super::cells::clusters(db, f, cell, level).await
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
 //! The store: one sea-orm connection that works the same on SQLite and PostgreSQL,
 //! the queries that pages and the JSON API share, and the bundled reference data.
 
+pub mod cells;
 pub mod entities;
 pub mod events;
+pub mod pages;
 pub mod reference;
+pub mod trip;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sea_query::OnConflict;

@@ -1,7 +1,6 @@
 //! `/api/v1/events`: the filtered, paged list and one event.
 
-use super::{query_pairs, ApiError};
-use app::filter::EventFilter;
+use super::{check_id, event_filter, ApiError};
 use app::state::AppState;
 use app::types::{EventDetail, EventPage};
 use axum::extract::{Path, RawQuery, State};
@@ -11,7 +10,7 @@ pub async fn list(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<EventPage>, ApiError> {
-    let filter = EventFilter::from_pairs(&query_pairs(raw)?, &[])?;
+    let (filter, _) = event_filter(&state, raw, &[]).await?;
     Ok(Json(
         app::store::events::list_events(&state.db, &filter).await?,
     ))
@@ -21,12 +20,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<EventDetail>, ApiError> {
-    if id.len() > 200 {
-        return Err(ApiError::BadRequest(
-            "bad_parameter".into(),
-            "parameter `id`: is too long".into(),
-        ));
-    }
+    check_id(&id)?;
     app::store::events::event_detail(&state.db, &id)
         .await?
         .map(Json)

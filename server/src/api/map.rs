@@ -1,7 +1,6 @@
 //! `/api/v1/map/clusters`: the filtered events grouped for a map view.
 
-use super::{query_pairs, ApiError};
-use app::filter::EventFilter;
+use super::{event_filter, ApiError};
 use app::state::AppState;
 use app::types::Cluster;
 use axum::extract::{RawQuery, State};
@@ -17,8 +16,7 @@ pub async fn clusters(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Clusters>, ApiError> {
-    let pairs = query_pairs(raw)?;
-    let filter = EventFilter::from_pairs(&pairs, &["zoom"])?;
+    let (filter, pairs) = event_filter(&state, raw, &["zoom"]).await?;
     let zoom = match pairs
         .iter()
         .rev()

@@ -2,7 +2,9 @@
 
 mod error;
 mod events;
+mod export;
 mod map;
+mod trip;
 
 pub use error::ApiError;
 
@@ -15,7 +17,11 @@ const OPENAPI: &str = include_str!("openapi.json");
 pub fn router() -> Router<ServerState> {
     Router::new()
         .route("/api/v1/events", get(events::list))
+        .route("/api/v1/events.ics", get(export::ics))
+        .route("/api/v1/events.csv", get(export::csv))
         .route("/api/v1/events/{id}", get(events::get))
+        .route("/api/v1/events/{id}/trip", get(trip::get))
+        .route("/api/v1/events/{id}/calendar.ics", get(export::one_ics))
         .route("/api/v1/map/clusters", get(map::clusters))
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/{*rest}", get(not_found).post(not_found))
@@ -30,6 +36,29 @@ async fn openapi() -> impl axum::response::IntoResponse {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such API resource".into())
+}
+
+/// Refuses an event id no store could hold, before any query.
+pub(crate) fn check_id(id: &str) -> Result<(), ApiError> {
+    if id.len() > 200 {
+        return Err(ApiError::BadRequest(
+            "bad_parameter".into(),
+            "parameter `id`: is too long".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The event filter of a request (place names in `near` resolved), and its raw pairs.
+pub(crate) async fn event_filter(
+    state: &app::state::AppState,
+    raw: Option<String>,
+    extra: &[&str],
+) -> Result<(app::filter::EventFilter, Vec<(String, String)>), ApiError> {
+    let mut pairs = query_pairs(raw)?;
+    app::store::events::resolve_place_names(&state.db, &mut pairs).await?;
+    let filter = app::filter::EventFilter::from_pairs(&pairs, extra)?;
+    Ok((filter, pairs))
 }
 
 /// Parses a query string into pairs, refusing malformed encodings.

@@ -1,0 +1,395 @@
+//! Map clusters that stay fast at a million events. Every active event is counted per
+//! grid cell, zoom level and category in `cluster_cells` (rebuilt after each change to the
+//! events). A cluster request whose filter is only categories and a box is answered from
+//! the cells that lie wholly inside the box, plus a live count of the thin strips along the
+//! box's edges; anything else is counted live. Both ways give the same clusters, because
+//! the cells are assigned with exactly the arithmetic the SQL uses.
+
+use super::entities::{cluster_cell, event};
+use super::events::{filter_condition, QueryError, ACTIVE};
+use super::{get_meta, set_meta};
+use crate::filter::{BBox, EventFilter};
+use crate::types::Cluster;
+use rustc_hash::FxHashMap;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    Order, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+/// Cells are kept for zoom levels 0 to this one; closer views are small enough to count live.
+pub const MAX_CELL_LEVEL: u8 = 9;
+const VALID_KEY: &str = "cluster_cells_valid";
+
+/// The cell size in degrees for a zoom level: about 64 screen pixels.
+pub fn level_cell(level: u8) -> f64 {
+    90.0 / f64::from(1u32 << Ord::min(level, 24))
+}
+
+/// The cell size as the SQL text writes it, and the same number read back, so Rust and the
+/// database divide by the very same double.
+pub fn cell_text(cell: f64) -> (String, f64) {
+    let text = format!("{cell:.12}");
+    let exact = text.parse().unwrap_or(cell);
+    (text, exact)
+}
+
+/// The cell row and column of a point, exactly as [`cell_exprs`] computes them in SQL.
+pub fn cell_of(lat: f64, lon: f64, cell: f64) -> (i64, i64) {
+    (((lat + 90.0) / cell) as i64, ((lon + 180.0) / cell) as i64)
+}
+
+/// SQL for the cell row and column of each event. Shifted to positive values so integer
+/// truncation (SQLite) equals floor (PostgreSQL). `cell` is a number computed here, never
+/// caller text, so it is written inline.
+pub fn cell_exprs(backend: DbBackend, cell: &str) -> (String, String) {
+    match backend {
+        DbBackend::Postgres => (
+            format!(r#"CAST(FLOOR(("lat" + 90.0) / {cell}) AS BIGINT)"#),
+            format!(r#"CAST(FLOOR(("lon" + 180.0) / {cell}) AS BIGINT)"#),
+        ),
+        _ => (
+            format!(r#"CAST(("lat" + 90.0) / {cell} AS INTEGER)"#),
+            format!(r#"CAST(("lon" + 180.0) / {cell} AS INTEGER)"#),
+        ),
+    }
+}
+
+/// Events of one cell, summed so that parts can be added together.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Agg {
+    n: i64,
+    sum_lat: f64,
+    sum_lon: f64,
+    single: Option<(String, String, String)>,
+}
+
+impl Agg {
+    fn add(&mut self, other: Agg) {
+        self.n += other.n;
+        self.sum_lat += other.sum_lat;
+        self.sum_lon += other.sum_lon;
+        if other.single.is_some() {
+            self.single = other.single;
+        }
+    }
+}
+
+type Cells = FxHashMap<(i64, i64), Agg>;
+/// gy, gx, count, sums of lat and lon, and the least id, title and category.
+type LiveRow = (i64, i64, i64, f64, f64, String, String, String);
+/// gy, gx, count, sums of lat and lon, and the single event's id, title and category.
+type StoredRow = (
+    i32,
+    i32,
+    i64,
+    f64,
+    f64,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+/// Counts the events matching `cond` per cell, live.
+async fn count_live(
+    db: &DatabaseConnection,
+    cond: Condition,
+    cell: &str,
+    out: &mut Cells,
+) -> Result<(), DbErr> {
+    let (gy, gx) = cell_exprs(db.get_database_backend(), cell);
+    let rows: Vec<LiveRow> = event::Entity::find()
+        .select_only()
+        .column_as(Expr::cust(gy), "gy")
+        .column_as(Expr::cust(gx), "gx")
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .column_as(Expr::cust(r#"SUM("lat")"#), "sum_lat")
+        .column_as(Expr::cust(r#"SUM("lon")"#), "sum_lon")
+        .column_as(Expr::cust(r#"MIN("id")"#), "id")
+        .column_as(Expr::cust(r#"MIN("title")"#), "title")
+        .column_as(Expr::cust(r#"MIN("category")"#), "category")
+        .filter(cond)
+        .group_by(Expr::cust("gy"))
+        .group_by(Expr::cust("gx"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (gy, gx, n, sum_lat, sum_lon, id, title, category) in rows {
+        out.entry((gy, gx)).or_default().add(Agg {
+            n,
+            sum_lat,
+            sum_lon,
+            single: (n == 1).then_some((id, title, category)),
+        });
+    }
+    Ok(())
+}
+
+/// Whether a filter can use the stored cells: nothing but categories and a box that does
+/// not cross the antimeridian.
+fn cells_apply(f: &EventFilter) -> bool {
+    f.q.is_none()
+        && f.countries.is_empty()
+        && f.from.is_none()
+        && f.to.is_none()
+        && f.rank_min.is_none()
+        && f.rank_max.is_none()
+        && f.local_rank_min.is_none()
+        && f.local_rank_max.is_none()
+        && f.attendance_min.is_none()
+        && f.near.is_none()
+        && f.bbox.as_ref().is_none_or(|b| b.min_lon <= b.max_lon)
+}
+
+/// The filtered events grouped into cells of `cell` degrees at `level`; the counts add up
+/// to the filtered total.
+pub async fn clusters(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    cell: f64,
+    level: Option<u8>,
+) -> Result<Vec<Cluster>, QueryError> {
+    let (cell_sql, cell) = cell_text(cell);
+    let mut cells = Cells::default();
+    let stored = match level {
+        Some(l) if l <= MAX_CELL_LEVEL && cells_apply(f) => {
+            get_meta(db, VALID_KEY).await?.as_deref() == Some("1")
+        }
+        _ => false,
+    };
+    match (stored, level) {
+        (true, Some(level)) => {
+            from_cells(db, f, level, cell, &cell_sql, &mut cells).await?;
+        }
+        _ => count_live(db, filter_condition(f)?, &cell_sql, &mut cells).await?,
+    }
+    let mut out: Vec<Cluster> = cells
+        .into_values()
+        .filter(|a| a.n > 0)
+        .map(|a| {
+            let (id, title, category) = match (a.n, a.single) {
+                (1, Some((i, t, c))) => (Some(i), Some(t), Some(c)),
+                _ => (None, None, None),
+            };
+            Cluster {
+                lat: a.sum_lat / a.n as f64,
+                lon: a.sum_lon / a.n as f64,
+                count: a.n as u64,
+                id,
+                title,
+                category,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.lat.total_cmp(&b.lat)));
+    Ok(out)
+}
+
+/// The cells wholly inside the box from `cluster_cells`, the strips along its edges live.
+async fn from_cells(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    level: u8,
+    cell: f64,
+    cell_sql: &str,
+    out: &mut Cells,
+) -> Result<(), QueryError> {
+    let whole = BBox {
+        min_lon: -180.0,
+        min_lat: -90.0,
+        max_lon: 180.0,
+        max_lat: 90.0,
+    };
+    let b = f.bbox.unwrap_or(whole);
+    // Whole cells: every event in them lies strictly inside the box.
+    let eps = 1e-9;
+    let gy_lo = ((b.min_lat + 90.0) / cell + eps).ceil() as i64;
+    let gy_hi = ((b.max_lat + 90.0) / cell - eps).floor() as i64 - 1;
+    let gx_lo = ((b.min_lon + 180.0) / cell + eps).ceil() as i64;
+    let gx_hi = ((b.max_lon + 180.0) / cell - eps).floor() as i64 - 1;
+    let bbox_is_world = f.bbox.is_none();
+    let (gy_lo, gy_hi, gx_lo, gx_hi) = if bbox_is_world {
+        (i64::MIN / 4, i64::MAX / 4, i64::MIN / 4, i64::MAX / 4)
+    } else {
+        (gy_lo, gy_hi, gx_lo, gx_hi)
+    };
+    if gy_lo > gy_hi || gx_lo > gx_hi {
+        count_live(db, filter_condition(f)?, cell_sql, out).await?;
+        return Ok(());
+    }
+    let mut q = cluster_cell::Entity::find()
+        .select_only()
+        .column(cluster_cell::Column::Gy)
+        .column(cluster_cell::Column::Gx)
+        .column_as(Expr::cust(r#"CAST(SUM("n") AS BIGINT)"#), "n")
+        .column_as(Expr::cust(r#"SUM("sum_lat")"#), "sum_lat")
+        .column_as(Expr::cust(r#"SUM("sum_lon")"#), "sum_lon")
+        .column_as(Expr::cust(r#"MAX("single_id")"#), "single_id")
+        .column_as(Expr::cust(r#"MAX("single_title")"#), "single_title")
+        .column_as(Expr::cust(r#"MAX("category")"#), "category")
+        .filter(cluster_cell::Column::Level.eq(i16::from(level)));
+    if !bbox_is_world {
+        q = q
+            .filter(cluster_cell::Column::Gy.between(gy_lo as i32, gy_hi as i32))
+            .filter(cluster_cell::Column::Gx.between(gx_lo as i32, gx_hi as i32));
+    }
+    if !f.categories.is_empty() {
+        q = q.filter(cluster_cell::Column::Category.is_in(f.categories.clone()));
+    }
+    let rows: Vec<StoredRow> = q
+        .group_by(cluster_cell::Column::Gy)
+        .group_by(cluster_cell::Column::Gx)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (gy, gx, n, sum_lat, sum_lon, id, title, category) in rows {
+        let single = match (n, id, title) {
+            (1, Some(i), Some(t)) => Some((i, t, category)),
+            _ => None,
+        };
+        out.entry((i64::from(gy), i64::from(gx)))
+            .or_default()
+            .add(Agg {
+                n,
+                sum_lat,
+                sum_lon,
+                single,
+            });
+    }
+    if bbox_is_world {
+        return Ok(());
+    }
+    // The edge strips, each counted live. The cell test (the same SQL arithmetic as the
+    // stored cells) decides membership; the plain range beside it lets an index find the
+    // rows.
+    let (gy_e, gx_e) = cell_exprs(db.get_database_backend(), cell_sql);
+    let lat_at = |g: i64| g as f64 * cell - 90.0;
+    let lon_at = |g: i64| g as f64 * cell - 180.0;
+    let slack = 1e-6;
+    let base = filter_condition(f)?;
+    let strips = [
+        Condition::all()
+            .add(event::Column::Lat.lt(lat_at(gy_lo) + slack))
+            .add(Expr::cust(format!("{gy_e} < {gy_lo}"))),
+        Condition::all()
+            .add(event::Column::Lat.gt(lat_at(gy_hi + 1) - slack))
+            .add(Expr::cust(format!("{gy_e} > {gy_hi}"))),
+        Condition::all()
+            .add(event::Column::Lon.lt(lon_at(gx_lo) + slack))
+            .add(Expr::cust(format!("{gy_e} BETWEEN {gy_lo} AND {gy_hi}")))
+            .add(Expr::cust(format!("{gx_e} < {gx_lo}"))),
+        Condition::all()
+            .add(event::Column::Lon.gt(lon_at(gx_hi + 1) - slack))
+            .add(Expr::cust(format!("{gy_e} BETWEEN {gy_lo} AND {gy_hi}")))
+            .add(Expr::cust(format!("{gx_e} > {gx_hi}"))),
+    ];
+    for strip in strips {
+        count_live(db, base.clone().add(strip), cell_sql, out).await?;
+    }
+    Ok(())
+}
+
+/// Marks the stored cells out of date (in the transaction that changes events), so that
+/// clusters are counted live until [`rebuild`] has run.
+pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    set_meta(db, VALID_KEY, "0").await
+}
+
+/// Rebuilds the cells unless they are known to match the events.
+pub async fn rebuild_if_stale(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if get_meta(db, VALID_KEY).await?.as_deref() != Some("1") {
+        rebuild(db).await?;
+    }
+    Ok(())
+}
+
+/// Recounts every active event into `cluster_cells`: one pass over the events in id
+/// order, in batches, then the cells written in one transaction. Returns the number of
+/// cell rows.
+pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    const BATCH: u64 = 50_000;
+    let levels: Vec<(u8, f64)> = (0..=MAX_CELL_LEVEL)
+        .map(|l| (l, cell_text(level_cell(l)).1))
+        .collect();
+    let mut agg: FxHashMap<(u8, String, i64, i64), Agg> = FxHashMap::default();
+    let mut after = String::new();
+    loop {
+        let rows: Vec<(String, String, String, f64, f64)> = event::Entity::find()
+            .select_only()
+            .columns([
+                event::Column::Id,
+                event::Column::Title,
+                event::Column::Category,
+                event::Column::Lat,
+                event::Column::Lon,
+            ])
+            .filter(event::Column::State.eq(ACTIVE))
+            .filter(event::Column::Id.gt(after.clone()))
+            .order_by(event::Column::Id, Order::Asc)
+            .limit(BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.0.clone();
+        for (id, title, category, lat, lon) in rows.iter() {
+            for &(level, cell) in &levels {
+                let (gy, gx) = cell_of(*lat, *lon, cell);
+                let a = agg.entry((level, category.clone(), gy, gx)).or_default();
+                a.n += 1;
+                a.sum_lat += lat;
+                a.sum_lon += lon;
+                a.single = (a.n == 1).then(|| (id.clone(), title.clone(), String::new()));
+            }
+        }
+        if (rows.len() as u64) < BATCH {
+            break;
+        }
+    }
+    let count = agg.len();
+    let txn = db.begin().await?;
+    cluster_cell::Entity::delete_many().exec(&txn).await?;
+    let mut batch = Vec::with_capacity(1000);
+    for ((level, category, gy, gx), a) in agg {
+        let (single_id, single_title) = match a.single {
+            Some((i, t, _)) if a.n == 1 => (Some(i), Some(t)),
+            _ => (None, None),
+        };
+        batch.push(cluster_cell::ActiveModel {
+            level: Set(i16::from(level)),
+            category: Set(category),
+            gy: Set(gy as i32),
+            gx: Set(gx as i32),
+            n: Set(a.n),
+            sum_lat: Set(a.sum_lat),
+            sum_lon: Set(a.sum_lon),
+            single_id: Set(single_id),
+            single_title: Set(single_title),
+        });
+        if batch.len() == 1000 {
+            cluster_cell::Entity::insert_many(std::mem::take(&mut batch))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    if !batch.is_empty() {
+        cluster_cell::Entity::insert_many(batch).exec(&txn).await?;
+    }
+    set_meta(&txn, VALID_KEY, "1").await?;
+    txn.commit().await?;
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_match_the_sql_arithmetic_at_the_edges() {
+        let (_, c) = cell_text(level_cell(3));
+        // A point exactly on a cell edge belongs to the cell above it, as in SQL.
+        assert_eq!(cell_of(-90.0 + c, -180.0 + 2.0 * c, c), (1, 2));
+        assert_eq!(cell_of(89.999, 179.999, c).0, ((89.999 + 90.0) / c) as i64);
+        assert_eq!(level_cell(0), 90.0);
+    }
+}

@@ -1,0 +1,74 @@
+//! Planning a trip around one event: the traveller's origin and party size, checked the
+//! same way for the event page and `GET /api/v1/events/{id}/trip`, and the bundle itself.
+
+use crate::filter::FilterError;
+use crate::state::AppState;
+use crate::store::entities::airport;
+use crate::types::TripBundle;
+use sea_orm::{DbErr, EntityTrait};
+
+/// The origin used until a traveller picks one.
+pub const DEFAULT_ORIGIN: &str = "ICN";
+/// The most travellers one estimate covers.
+pub const MAX_ADULTS: u32 = 9;
+/// The cookie that remembers the traveller's origin airport.
+pub const ORIGIN_COOKIE: &str = "ts_origin";
+
+fn bad(param: &str, message: &str) -> FilterError {
+    FilterError {
+        param: param.into(),
+        message: message.into(),
+    }
+}
+
+/// An IATA airport code: three letters, any case.
+pub fn parse_origin(value: &str) -> Result<String, FilterError> {
+    let v = value.trim();
+    if v.len() == 3 && v.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(v.to_ascii_uppercase())
+    } else {
+        Err(bad("origin", "must be a three-letter IATA airport code"))
+    }
+}
+
+pub fn parse_adults(value: &str) -> Result<u32, FilterError> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_ADULTS).contains(&n) => Ok(n),
+        _ => Err(bad(
+            "adults",
+            &format!("must be a whole number from 1 to {MAX_ADULTS}"),
+        )),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TripError {
+    #[error("parameter `origin`: `{0}` is not an airport TourSherpa knows")]
+    UnknownOrigin(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// The trip bundle for an event (`None` when no event has this id). Offers from an origin
+/// the refresh does not cover are fetched first, through the refresh's cache and budget;
+/// a provider failure there is logged and the bundle shows what is stored.
+pub async fn load_trip(
+    st: &AppState,
+    id: &str,
+    origin: &str,
+    adults: u32,
+) -> Result<Option<TripBundle>, TripError> {
+    if airport::Entity::find_by_id(origin.to_string())
+        .one(&st.db)
+        .await?
+        .is_none()
+    {
+        return Err(TripError::UnknownOrigin(origin.to_string()));
+    }
+    let errors =
+        crate::ingest::enrich::flights_for_origin(&st.db, &st.providers, id, origin).await?;
+    for e in errors {
+        tracing::warn!(error = %e, origin = %origin, "on-demand flight lookup failed");
+    }
+    Ok(crate::store::trip::trip_bundle(&st.db, id, origin, adults).await?)
+}

@@ -1,0 +1,369 @@
+//! The trip bundle (`/api/v1/events/{id}/trip` and the event page), the exports and the
+//! newer filters, black-box over HTTP on SQLite and PostgreSQL.
+
+mod common;
+
+use app::geo::haversine_km;
+use common::{spawn_app, Backend};
+use sea_orm::ConnectionTrait;
+use serde_json::Value;
+
+/// A demo event away from Korea, so flights from the default origin (ICN) exist.
+async fn far_event(app: &common::TestApp) -> String {
+    let (_, page) = app
+        .get_json("/api/v1/events?country=FR&limit=1&sort=rank")
+        .await;
+    page["items"][0]["id"].as_str().unwrap().to_string()
+}
+
+async fn trip_bundle_has_every_part(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    let id = far_event(&app).await;
+    let (status, t) = app.get_json(&format!("/api/v1/events/{id}/trip")).await;
+    assert_eq!(status, 200, "{t}");
+    for part in [
+        "event",
+        "demand_window",
+        "restaurants",
+        "cafes",
+        "lodging",
+        "airports",
+        "flights",
+        "estimate",
+    ] {
+        let p = &t[part];
+        assert!(p.is_object(), "{part} missing: {t}");
+        assert!(p.get("fetched_at").is_some(), "{part} has no fetched_at");
+        assert!(p.get("demo").is_some(), "{part} has no demo flag");
+    }
+    assert_eq!(t["event"]["id"], id.as_str());
+    assert_eq!(t["event"]["demo"], true);
+    assert!(t["event"]["fetched_at"].is_string(), "the refresh's time");
+    // Demo events start at 10:00 local time.
+    assert!(
+        t["event"]["starts_local"]
+            .as_str()
+            .unwrap()
+            .ends_with("10:00"),
+        "{}",
+        t["event"]
+    );
+    assert!(t["event"]["starts_at"].as_str().unwrap().contains('T'));
+
+    let days = t["demand_window"]["days"].as_array().unwrap();
+    assert!(days.len() >= 4, "{days:?}");
+    let peak = days
+        .iter()
+        .map(|d| d["visitors"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    let peak_day = days
+        .iter()
+        .find(|d| d["visitors"].as_i64() == Some(peak))
+        .unwrap();
+    assert_eq!(t["demand_window"]["peak"], peak_day["date"]);
+    assert!(t["demand_window"]["busy_from"].as_str() <= t["demand_window"]["peak"].as_str());
+
+    for part in ["restaurants", "cafes", "lodging"] {
+        let items = t[part]["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{part}");
+        assert_eq!(t[part]["demo"], true, "{part} is demo data");
+        let d: Vec<f64> = items
+            .iter()
+            .map(|p| p["distance_km"].as_f64().unwrap())
+            .collect();
+        assert!(d.windows(2).all(|w| w[0] <= w[1]), "{part} nearest first");
+    }
+    assert!(!t["airports"]["items"].as_array().unwrap().is_empty());
+    assert_eq!(t["flights"]["origin"], "ICN");
+    let out = t["flights"]["outbound"].as_array().unwrap();
+    let back = t["flights"]["return"].as_array().unwrap();
+    assert!(!out.is_empty() && !back.is_empty(), "{}", t["flights"]);
+    assert!(out.iter().all(|o| o["origin"] == "ICN"));
+    assert!(back.iter().all(|o| o["destination"] == "ICN"));
+
+    let e = &t["estimate"];
+    assert_eq!(e["is_estimate"], true);
+    let cheapest = |offers: &[Value]| {
+        offers
+            .iter()
+            .map(|o| o["price"].as_f64().unwrap())
+            .fold(f64::INFINITY, f64::min)
+    };
+    let fare = cheapest(out) + cheapest(back);
+    assert!((e["flight_per_person"].as_f64().unwrap() - fare).abs() < 0.01);
+    let total = e["total"].as_f64().expect("a total for demo data in USD");
+    let nightly = e["nightly_room"].as_f64().unwrap();
+    let nights = e["nights"].as_f64().unwrap();
+    assert!((total - (fare + nightly * nights)).abs() < 0.01, "{e}");
+
+    // Three travellers: three fares, two rooms.
+    let (_, t3) = app
+        .get_json(&format!("/api/v1/events/{id}/trip?adults=3"))
+        .await;
+    let e3 = &t3["estimate"];
+    assert_eq!(e3["rooms"], 2);
+    assert!((e3["total"].as_f64().unwrap() - (3.0 * fare + 2.0 * nightly * nights)).abs() < 0.01);
+
+    // Another origin is looked up on demand.
+    let (status, nrt) = app
+        .get_json(&format!("/api/v1/events/{id}/trip?origin=nrt"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(nrt["flights"]["origin"], "NRT");
+    let out = nrt["flights"]["outbound"].as_array().unwrap();
+    assert!(!out.is_empty() && out.iter().all(|o| o["origin"] == "NRT"));
+
+    for (query, param) in [
+        ("origin=12", "origin"),
+        ("origin=ZZQ", "origin"),
+        ("adults=0", "adults"),
+        ("adults=10", "adults"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, body) = app
+            .get_json(&format!("/api/v1/events/{id}/trip?{query}"))
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(param),
+            "{body}"
+        );
+    }
+    let (status, _) = app.get_json("/api/v1/events/no-such-event/trip").await;
+    assert_eq!(status, 404);
+}
+
+/// A part with nothing stored is present and empty; the page still renders.
+async fn a_missing_part_is_empty_not_an_error(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    let id = far_event(&app).await;
+    let db = &app.db;
+    for sql in [
+        "DELETE FROM places",
+        "DELETE FROM flight_offers",
+        "UPDATE events SET impact = NULL",
+    ] {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+    let (status, t) = app.get_json(&format!("/api/v1/events/{id}/trip")).await;
+    assert_eq!(status, 200, "{t}");
+    for part in ["restaurants", "cafes", "lodging"] {
+        assert_eq!(t[part]["items"], Value::Array(vec![]), "{part}");
+        assert_eq!(t[part]["fetched_at"], Value::Null);
+    }
+    assert_eq!(t["flights"]["outbound"], Value::Array(vec![]));
+    assert_eq!(t["flights"]["return"], Value::Array(vec![]));
+    assert_eq!(t["demand_window"]["days"], Value::Array(vec![]));
+    assert_eq!(t["estimate"]["total"], Value::Null);
+    assert!(!t["estimate"]["missing"].as_array().unwrap().is_empty());
+
+    let resp = app.get(&format!("/events/{id}")).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Nothing stored nearby yet"),
+        "places say they are missing"
+    );
+    assert!(
+        html.contains("No offers stored"),
+        "flights say they are missing"
+    );
+    assert!(html.contains("No total yet"), "the estimate says why");
+    assert!(
+        html.contains("no day-by-day demand"),
+        "the demand part says so"
+    );
+}
+
+/// The page remembers the origin a traveller picked, in a cookie.
+async fn the_picked_origin_is_remembered(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    let id = far_event(&app).await;
+    let resp = app.get(&format!("/events/{id}?origin=NRT")).await;
+    assert_eq!(resp.status(), 200);
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ts_origin="))
+        .expect("origin cookie")
+        .to_string();
+    assert!(cookie.starts_with("ts_origin=NRT;"), "{cookie}");
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("From NRT"));
+    let html = app
+        .client
+        .get(app.url(&format!("/events/{id}")))
+        .header("cookie", "ts_origin=NRT")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("From NRT"), "remembered origin used");
+    let html = app
+        .get(&format!("/events/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("From ICN"), "default without the cookie");
+}
+
+async fn exports_hold_the_filtered_set(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    let (_, list) = app.get_json("/api/v1/events?category=sports&limit=1").await;
+    let total = list["total"].as_u64().unwrap();
+    assert!(total > 5);
+
+    let resp = app.get("/api/v1/events.csv?category=sports").await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let body = resp.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let category = headers.iter().position(|h| h == "category").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len() as u64, total);
+    assert!(rows.iter().all(|r| &r[category] == "sports"));
+
+    let resp = app.get("/api/v1/events.ics?category=sports").await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let ics = resp.text().await.unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"));
+    assert_eq!(ics.matches("BEGIN:VEVENT").count() as u64, total);
+    assert!(
+        ics.split("\r\n").all(|l| l.len() <= 75),
+        "lines folded at 75 octets"
+    );
+    assert!(ics.contains("(TourSherpa demo data)"), "demo events say so");
+
+    let id = rows[0][0].to_string();
+    let one = app
+        .get(&format!("/api/v1/events/{id}/calendar.ics"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(one.matches("BEGIN:VEVENT").count(), 1);
+    let unfolded = one.replace("\r\n ", "");
+    assert!(unfolded.contains(&format!("UID:{id}@toursherpa")), "{one}");
+    assert!(unfolded.contains(&format!("/events/{id}")));
+
+    let (status, body) = app.get_json("/api/v1/events.csv?category=parties").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = app.get_json("/api/v1/events/nope/calendar.ics").await;
+    assert_eq!(status, 404);
+}
+
+async fn local_rank_attendance_and_near_filters(backend: Backend) {
+    let app = spawn_app(backend, true).await;
+    let (_, all) = app.get_json("/api/v1/events?limit=1000").await;
+    let all = all["items"].as_array().unwrap().clone();
+    let count = |pred: &dyn Fn(&Value) -> bool| all.iter().filter(|e| pred(e)).count() as u64;
+
+    let (_, lr) = app
+        .get_json("/api/v1/events?local_rank_min=60&local_rank_max=80")
+        .await;
+    assert_eq!(
+        lr["total"].as_u64().unwrap(),
+        count(&|e| e["local_rank"]
+            .as_i64()
+            .is_some_and(|r| (60..=80).contains(&r)))
+    );
+    let (_, big) = app.get_json("/api/v1/events?attendance_min=100000").await;
+    assert_eq!(
+        big["total"].as_u64().unwrap(),
+        count(&|e| e["attendance"].as_i64().is_some_and(|a| a >= 100_000))
+    );
+    assert!(big["total"].as_u64().unwrap() > 0);
+
+    // 400 km around Paris: everything clearly inside is found, nothing clearly outside.
+    let (_, near) = app
+        .get_json("/api/v1/events?near=48.8566,2.3522&radius_km=400&limit=1000")
+        .await;
+    let found: Vec<&str> = near["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(!found.is_empty());
+    for e in &all {
+        let d = haversine_km(
+            48.8566,
+            2.3522,
+            e["lat"].as_f64().unwrap(),
+            e["lon"].as_f64().unwrap(),
+        );
+        let id = e["id"].as_str().unwrap();
+        if d < 396.0 {
+            assert!(found.contains(&id), "{id} at {d:.0} km not found");
+        }
+        if d > 404.0 {
+            assert!(!found.contains(&id), "{id} at {d:.0} km found");
+        }
+    }
+    // Across the antimeridian: Fiji and Samoa-side events near lon 180.
+    let (status, _) = app
+        .get_json("/api/v1/events?near=-17.7,179.9&radius_km=2000")
+        .await;
+    assert_eq!(status, 200);
+
+    let (_, combined) = app
+        .get_json("/api/v1/events?near=48.8566,2.3522&radius_km=1500&category=concerts&rank_min=40&limit=1000")
+        .await;
+    let got: Vec<&str> = combined["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(!got.is_empty());
+    for e in &all {
+        let d = haversine_km(
+            48.8566,
+            2.3522,
+            e["lat"].as_f64().unwrap(),
+            e["lon"].as_f64().unwrap(),
+        );
+        let matches = e["category"] == "concerts" && e["rank"].as_i64().unwrap() >= 40;
+        let id = e["id"].as_str().unwrap();
+        // The flat projection may differ from the great circle by a little at 1,500 km.
+        if matches && d < 1500.0 * 0.98 {
+            assert!(got.contains(&id), "{id} at {d:.0} km missing");
+        }
+        if !matches || d > 1500.0 * 1.02 {
+            assert!(!got.contains(&id), "{id} at {d:.0} km included");
+        }
+    }
+    for bad in [
+        "near=1",
+        "near=91,0",
+        "radius_km=5",
+        "near=1,1&radius_km=0",
+        "attendance_min=-1",
+        "local_rank_min=70&local_rank_max=10",
+    ] {
+        let (status, body) = app.get_json(&format!("/api/v1/events?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+}
+
+both_backends!(
+    trip_bundle_has_every_part,
+    a_missing_part_is_empty_not_an_error,
+    the_picked_origin_is_remembered,
+    exports_hold_the_filtered_set,
+    local_rank_attendance_and_near_filters,
+);
