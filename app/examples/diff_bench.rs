@@ -42,6 +42,7 @@ fn event(n: usize, changed: bool) -> SnapshotEvent {
         ends_at: None,
         impact: Vec::new(),
         spend_industries: None,
+        region: None,
     }
 }
 

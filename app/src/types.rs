@@ -236,6 +236,8 @@ pub struct CountryData {
     pub name_en: String,
     pub name_ko: String,
     pub page: EventPage,
+    /// Events per region (state, province), most first; an empty label when unknown.
+    pub regions: Vec<LabelCount>,
     /// Events per city, most first.
     pub cities: Vec<LabelCount>,
     pub categories: Vec<LabelCount>,

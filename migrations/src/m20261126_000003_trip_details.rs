@@ -1,4 +1,4 @@
-//! Trip details and map speed. Events gain the exact start and end instants (UTC, RFC
+//! Trip details and map speed. Events gain their region (state, province), the exact start and end instants (UTC, RFC
 //! 3339) when the provider gives times, the provider's day-by-day demand pattern around the
 //! event, and its predicted spend per industry (all optional: older rows and providers
 //! without these fields keep working). `cluster_cells` keeps the active events counted per
@@ -19,6 +19,7 @@ impl MigrationTrait for Migration {
             string_null(Events::EndsAt),
             text_null(Events::Impact),
             text_null(Events::SpendIndustries),
+            string_null(Events::Region),
         ] {
             let mut col = col;
             m.alter_table(
@@ -99,6 +100,7 @@ impl MigrationTrait for Migration {
             Events::EndsAt,
             Events::Impact,
             Events::SpendIndustries,
+            Events::Region,
         ] {
             m.alter_table(
                 Table::alter()
@@ -125,6 +127,7 @@ enum Events {
     EndsAt,
     Impact,
     SpendIndustries,
+    Region,
 }
 
 #[derive(DeriveIden)]

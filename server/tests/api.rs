@@ -258,6 +258,10 @@ async fn country_and_place_pages(backend: Backend) {
     );
     assert_eq!(data_total(&html), total);
     assert!(html.contains("Events per city") && html.contains("Events per category"));
+    assert!(
+        html.contains("Events per region") && html.contains("Tokyo"),
+        "regions named"
+    );
     let by_start = app
         .get("/countries/JP?sort=start")
         .await
@@ -435,6 +439,12 @@ async fn stored_cells_give_the_same_clusters_as_a_live_count(backend: Backend) {
             (4, "&bbox=-170,-60,170,75&category=sports,concerts"),
             (9, "&bbox=126,37,128,38"),
             (7, "&bbox=-0.5,51,0.5,52"),
+            (4, "&bbox=-25,34,45,66"),
+            (2, "&bbox=-180,-90,180,90"),
+            (3, "&bbox=-45,0,45,45"),
+            (6, "&bbox=2.2,48.7,2.5,49.0&category=festivals"),
+            (9, "&bbox=126.9,37.4,127.2,37.7"),
+            (1, "&bbox=0,0,0.1,0.1"),
         ] {
             let get = |q: String| {
                 let app = &app;

@@ -217,6 +217,7 @@ pub fn snapshot(generation: u32) -> Vec<SnapshotEvent> {
             ends_at: local_instant(end, 22, &c.timezone),
             impact: demo_impact(&c.id, start, end, attendance),
             spend_industries: Some(demo_spend_industries(&c.category, spend)),
+            region: None,
             id: c.id.clone(),
             title: c.title.clone(),
             description: c.description.clone(),

@@ -37,6 +37,7 @@ impl Rng {
 
 struct City {
     name: String,
+    region: Option<String>,
     country: String,
     lat: f64,
     lon: f64,
@@ -78,6 +79,7 @@ pub async fn generate(
             .or_insert((
                 City {
                     name: a.city,
+                    region: a.subdivision,
                     country: a.country,
                     lat: a.lat,
                     lon: a.lon,
@@ -146,6 +148,7 @@ pub async fn generate(
                     ends_at: None,
                     impact: Vec::new(),
                     spend_industries: None,
+                    region: c.region.clone(),
                 };
                 let mut row = crate::ingest::active_model(&e, PROVIDER, now, 0);
                 row.last_run_id = Set(None);

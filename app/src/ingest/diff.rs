@@ -76,6 +76,8 @@ pub struct SnapshotEvent {
     /// Expected visitors per day around the event (empty when not given).
     pub impact: Vec<crate::types::DemandDay>,
     pub spend_industries: Option<crate::types::SpendIndustries>,
+    /// The state or province when the provider names it.
+    pub region: Option<String>,
 }
 
 /// Field bytes, each closed by a separator, hashed at once with XXH3 (fast and well
@@ -168,6 +170,9 @@ impl SnapshotEvent {
             for d in &self.impact {
                 h.str(&d.date).num(d.visitors).str(&d.position);
             }
+        }
+        if let Some(r) = &self.region {
+            h.bytes(&[0x1a]).str(r);
         }
         if let Some(s) = &self.spend_industries {
             h.bytes(&[0x1b])
@@ -470,6 +475,7 @@ mod tests {
             ends_at: None,
             impact: Vec::new(),
             spend_industries: None,
+            region: None,
         }
     }
 

@@ -418,6 +418,8 @@ async fn stages(
         .insert(&txn)
         .await?;
     }
+    let regions =
+        crate::store::reference::RegionFinder::new(&crate::store::reference::bundled_airports());
     for d in &diff.decisions {
         if d.class == Class::Unchanged {
             continue;
@@ -425,6 +427,9 @@ async fn stages(
         match d.snapshot_index.map(|i| &valid[i]) {
             Some(e) => {
                 let mut row = active_model(e, provider_name, now, run_id);
+                if e.region.is_none() {
+                    row.region = Set(regions.region(e.lat, e.lon, &e.country, &e.city));
+                }
                 row.last_class = Set(d.class as i16);
                 if d.class == Class::Gone {
                     row.state = Set("gone".into());
@@ -620,5 +625,6 @@ pub fn active_model(
             .spend_industries
             .as_ref()
             .and_then(|s| serde_json::to_string(s).ok())),
+        region: Set(e.region.clone()),
     }
 }

@@ -45,17 +45,22 @@ pub fn CountryPage() -> impl IntoView {
 
 /// A breakdown as a table with bars: the numbers are the text alternative of the bars.
 #[component]
-fn Breakdown(caption: &'static str, rows: Vec<LabelCount>, categories: bool) -> impl IntoView {
+fn Breakdown(caption: &'static str, rows: Vec<LabelCount>, kind: &'static str) -> impl IntoView {
     let lang = use_lang();
     let max = rows.iter().map(|r| r.count).max().unwrap_or(1).max(1);
     view! {
         <table class="breakdown">
             <caption>{caption}</caption>
-            <thead><tr><th scope="col">{tr(lang, if categories { "Category" } else { "City" })}</th><th scope="col">{tr(lang, "Events")}</th></tr></thead>
+            <thead><tr><th scope="col">{tr(lang, kind)}</th><th scope="col">{tr(lang, "Events")}</th></tr></thead>
             <tbody>
                 {rows.into_iter().map(|r| {
                     let pct = r.count * 100 / max;
-                    let label = if categories { category_label(lang, &r.label).to_string() } else if r.label.is_empty() { tr(lang, "(no city given)").into() } else { r.label.clone() };
+                    let label = match (kind, r.label.is_empty()) {
+                        ("Category", _) => category_label(lang, &r.label).to_string(),
+                        ("Region", true) => tr(lang, "(region unknown)").into(),
+                        (_, true) => tr(lang, "(no city given)").into(),
+                        _ => r.label.clone(),
+                    };
                     view! {
                         <tr>
                             <th scope="row">{label}</th>
@@ -132,8 +137,9 @@ fn CountryBody(d: CountryData) -> impl IntoView {
             <h1>{d.name_en.clone()}" " <span class="alt-name" lang="ko">{d.name_ko.clone()}</span></h1>
             <p><a href=format!("/?country={}", d.code)>{tr(lang, "See them on the map")}</a></p>
             <div class="bundle">
-                <Breakdown caption=tr(lang, "Events per city") rows=d.cities categories=false/>
-                <Breakdown caption=tr(lang, "Events per category") rows=d.categories categories=true/>
+                <Breakdown caption=tr(lang, "Events per region") rows=d.regions kind="Region"/>
+                <Breakdown caption=tr(lang, "Events per city") rows=d.cities kind="City"/>
+                <Breakdown caption=tr(lang, "Events per category") rows=d.categories kind="Category"/>
             </div>
             <Form method="GET" action="" attr:class="filters">
                 <label>{tr(lang, "Search this country ")} <input type="search" name="q" value=q placeholder=tr(lang, "Title, venue or city")/></label>

@@ -282,6 +282,7 @@ pub fn normalise(raw: Value) -> Result<SnapshotEvent, (String, String)> {
         ends_at: instant(e.end.as_deref()),
         impact: demand_days(e.impact_patterns.as_deref().unwrap_or_default()),
         spend_industries,
+        region: address.and_then(|a| a.region.clone()),
         id: e.id.clone(),
         title: e.title.trim().to_string(),
         description: e.description.clone().unwrap_or_default(),

@@ -149,7 +149,7 @@ pub async fn clusters(
     cell: f64,
     level: Option<u8>,
 ) -> Result<Vec<Cluster>, QueryError> {
-    let (cell_sql, cell) = cell_text(cell);
+    let (cell_sql, _) = cell_text(cell);
     let mut cells = Cells::default();
     let stored = match level {
         Some(l) if l <= MAX_CELL_LEVEL && cells_apply(f) => {
@@ -159,7 +159,7 @@ pub async fn clusters(
     };
     match (stored, level) {
         (true, Some(level)) => {
-            from_cells(db, f, level, cell, &cell_sql, &mut cells).await?;
+            from_cells(db, f, level, &cell_sql, &mut cells).await?;
         }
         _ => count_live(db, filter_condition(f)?, &cell_sql, &mut cells).await?,
     }
@@ -185,38 +185,65 @@ pub async fn clusters(
     Ok(out)
 }
 
-/// The cells wholly inside the box from `cluster_cells`, the strips along its edges live.
-async fn from_cells(
+/// The cells of size `cell` wholly inside `[min, max]` along one axis (`offset` shifts the
+/// axis to positive values), as an inclusive index range; empty when `lo > hi`.
+fn whole_cells(min: f64, max: f64, offset: f64, cell: f64) -> (i64, i64) {
+    let lo = ((min + offset) / cell).ceil() as i64;
+    let hi = ((max + offset) / cell).floor() as i64 - 1;
+    (lo, hi)
+}
+
+/// A rectangle of cell indexes, inclusive.
+#[derive(Clone, Copy, Debug)]
+struct Rect {
+    y: (i64, i64),
+    x: (i64, i64),
+}
+
+impl Rect {
+    fn is_empty(&self) -> bool {
+        self.y.0 > self.y.1 || self.x.0 > self.x.1
+    }
+
+    /// The parts of `self` outside `inner` (which lies within it): below, above, left and
+    /// right of it.
+    fn around(&self, inner: &Rect) -> [Rect; 4] {
+        [
+            Rect {
+                y: (self.y.0, inner.y.0 - 1),
+                x: self.x,
+            },
+            Rect {
+                y: (inner.y.1 + 1, self.y.1),
+                x: self.x,
+            },
+            Rect {
+                y: inner.y,
+                x: (self.x.0, inner.x.0 - 1),
+            },
+            Rect {
+                y: inner.y,
+                x: (inner.x.1 + 1, self.x.1),
+            },
+        ]
+    }
+}
+
+/// Adds the stored counts of the cells of `level` in `rect`, each credited to its parent
+/// cell `shift` levels up (a cell of level `l` holds cells `2^k` by `2^k` of level `l + k`,
+/// exactly, as every cell size is 90° divided by a power of two).
+async fn add_stored(
     db: &DatabaseConnection,
     f: &EventFilter,
     level: u8,
-    cell: f64,
-    cell_sql: &str,
+    rect: Rect,
+    shift: u8,
     out: &mut Cells,
-) -> Result<(), QueryError> {
-    let whole = BBox {
-        min_lon: -180.0,
-        min_lat: -90.0,
-        max_lon: 180.0,
-        max_lat: 90.0,
-    };
-    let b = f.bbox.unwrap_or(whole);
-    // Whole cells: every event in them lies strictly inside the box.
-    let eps = 1e-9;
-    let gy_lo = ((b.min_lat + 90.0) / cell + eps).ceil() as i64;
-    let gy_hi = ((b.max_lat + 90.0) / cell - eps).floor() as i64 - 1;
-    let gx_lo = ((b.min_lon + 180.0) / cell + eps).ceil() as i64;
-    let gx_hi = ((b.max_lon + 180.0) / cell - eps).floor() as i64 - 1;
-    let bbox_is_world = f.bbox.is_none();
-    let (gy_lo, gy_hi, gx_lo, gx_hi) = if bbox_is_world {
-        (i64::MIN / 4, i64::MAX / 4, i64::MIN / 4, i64::MAX / 4)
-    } else {
-        (gy_lo, gy_hi, gx_lo, gx_hi)
-    };
-    if gy_lo > gy_hi || gx_lo > gx_hi {
-        count_live(db, filter_condition(f)?, cell_sql, out).await?;
+) -> Result<(), DbErr> {
+    if rect.is_empty() {
         return Ok(());
     }
+    let clamp = |v: i64| v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
     let mut q = cluster_cell::Entity::find()
         .select_only()
         .column(cluster_cell::Column::Gy)
@@ -227,12 +254,9 @@ async fn from_cells(
         .column_as(Expr::cust(r#"MAX("single_id")"#), "single_id")
         .column_as(Expr::cust(r#"MAX("single_title")"#), "single_title")
         .column_as(Expr::cust(r#"MAX("category")"#), "category")
-        .filter(cluster_cell::Column::Level.eq(i16::from(level)));
-    if !bbox_is_world {
-        q = q
-            .filter(cluster_cell::Column::Gy.between(gy_lo as i32, gy_hi as i32))
-            .filter(cluster_cell::Column::Gx.between(gx_lo as i32, gx_hi as i32));
-    }
+        .filter(cluster_cell::Column::Level.eq(i16::from(level)))
+        .filter(cluster_cell::Column::Gy.between(clamp(rect.y.0), clamp(rect.y.1)))
+        .filter(cluster_cell::Column::Gx.between(clamp(rect.x.0), clamp(rect.x.1)));
     if !f.categories.is_empty() {
         q = q.filter(cluster_cell::Column::Category.is_in(f.categories.clone()));
     }
@@ -247,46 +271,143 @@ async fn from_cells(
             (1, Some(i), Some(t)) => Some((i, t, category)),
             _ => None,
         };
-        out.entry((i64::from(gy), i64::from(gx)))
-            .or_default()
-            .add(Agg {
-                n,
-                sum_lat,
-                sum_lon,
-                single,
-            });
-    }
-    if bbox_is_world {
-        return Ok(());
-    }
-    // The edge strips, each counted live. The cell test (the same SQL arithmetic as the
-    // stored cells) decides membership; the plain range beside it lets an index find the
-    // rows.
-    let (gy_e, gx_e) = cell_exprs(db.get_database_backend(), cell_sql);
-    let lat_at = |g: i64| g as f64 * cell - 90.0;
-    let lon_at = |g: i64| g as f64 * cell - 180.0;
-    let slack = 1e-6;
-    let base = filter_condition(f)?;
-    let strips = [
-        Condition::all()
-            .add(event::Column::Lat.lt(lat_at(gy_lo) + slack))
-            .add(Expr::cust(format!("{gy_e} < {gy_lo}"))),
-        Condition::all()
-            .add(event::Column::Lat.gt(lat_at(gy_hi + 1) - slack))
-            .add(Expr::cust(format!("{gy_e} > {gy_hi}"))),
-        Condition::all()
-            .add(event::Column::Lon.lt(lon_at(gx_lo) + slack))
-            .add(Expr::cust(format!("{gy_e} BETWEEN {gy_lo} AND {gy_hi}")))
-            .add(Expr::cust(format!("{gx_e} < {gx_lo}"))),
-        Condition::all()
-            .add(event::Column::Lon.gt(lon_at(gx_hi + 1) - slack))
-            .add(Expr::cust(format!("{gy_e} BETWEEN {gy_lo} AND {gy_hi}")))
-            .add(Expr::cust(format!("{gx_e} > {gx_hi}"))),
-    ];
-    for strip in strips {
-        count_live(db, base.clone().add(strip), cell_sql, out).await?;
+        let key = (i64::from(gy) >> shift, i64::from(gx) >> shift);
+        out.entry(key).or_default().add(Agg {
+            n,
+            sum_lat,
+            sum_lon,
+            single,
+        });
     }
     Ok(())
+}
+
+/// Counts, live, the events of the box whose finest cell lies outside `fine` (the slivers
+/// along the box's edges, thinner than one finest cell), grouped into cells of `cell_sql`.
+async fn add_slivers(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    b: &BBox,
+    fine: Rect,
+    cell_sql: &str,
+    out: &mut Cells,
+) -> Result<(), DbErr> {
+    let (fine_sql, fine_cell) = cell_text(level_cell(MAX_CELL_LEVEL));
+    let (fy, fx) = cell_exprs(db.get_database_backend(), &fine_sql);
+    let lat_at = |g: i64| g as f64 * fine_cell - 90.0;
+    let lon_at = |g: i64| g as f64 * fine_cell - 180.0;
+    let slack = 1e-6;
+    // The strip's own axis is a plain range an index can use; the other axis is written
+    // as arithmetic (`+ 0`) so that the planner does not pick it instead.
+    let lat_indexed = |lo: f64, hi: f64| {
+        Condition::all()
+            .add(event::Column::Lat.between(lo, hi))
+            .add(Expr::cust(format!(
+                r#""lon" + 0 BETWEEN {} AND {}"#,
+                b.min_lon, b.max_lon
+            )))
+    };
+    let lon_indexed = |lo: f64, hi: f64| {
+        Condition::all()
+            .add(event::Column::Lon.between(lo, hi))
+            .add(Expr::cust(format!(
+                r#""lat" + 0 BETWEEN {} AND {}"#,
+                b.min_lat, b.max_lat
+            )))
+    };
+    let (y0, y1, x0, x1) = (fine.y.0, fine.y.1, fine.x.0, fine.x.1);
+    let strips = [
+        lat_indexed(b.min_lat, (lat_at(y0) + slack).min(b.max_lat))
+            .add(Expr::cust(format!("{fy} < {y0}"))),
+        lat_indexed((lat_at(y1 + 1) - slack).max(b.min_lat), b.max_lat)
+            .add(Expr::cust(format!("{fy} > {y1}"))),
+        lon_indexed(b.min_lon, (lon_at(x0) + slack).min(b.max_lon))
+            .add(Expr::cust(format!("{fy} BETWEEN {y0} AND {y1}")))
+            .add(Expr::cust(format!("{fx} < {x0}"))),
+        lon_indexed((lon_at(x1 + 1) - slack).max(b.min_lon), b.max_lon)
+            .add(Expr::cust(format!("{fy} BETWEEN {y0} AND {y1}")))
+            .add(Expr::cust(format!("{fx} > {x1}"))),
+    ];
+    for strip in strips {
+        let mut cond = Condition::all()
+            .add(event::Column::State.eq(ACTIVE))
+            .add(strip);
+        if !f.categories.is_empty() {
+            cond = cond.add(event::Column::Category.is_in(f.categories.clone()));
+        }
+        count_live(db, cond, cell_sql, out).await?;
+    }
+    Ok(())
+}
+
+/// Clusters at `level` from the stored cells: the cells of `level` wholly inside the box,
+/// then the finest stored cells wholly inside the box around them, then, live, the slivers
+/// along the edges that no whole finest cell covers.
+async fn from_cells(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    level: u8,
+    cell_sql: &str,
+    out: &mut Cells,
+) -> Result<(), QueryError> {
+    let Some(b) = f.bbox else {
+        add_stored(
+            db,
+            f,
+            level,
+            Rect {
+                y: (i64::MIN / 4, i64::MAX / 4),
+                x: (i64::MIN / 4, i64::MAX / 4),
+            },
+            0,
+            out,
+        )
+        .await?;
+        return Ok(());
+    };
+    let (_, fine_cell) = cell_text(level_cell(MAX_CELL_LEVEL));
+    let fine = Rect {
+        y: whole_cells(b.min_lat, b.max_lat, 90.0, fine_cell),
+        x: whole_cells(b.min_lon, b.max_lon, 180.0, fine_cell),
+    };
+    if fine.is_empty() {
+        // A box smaller than two finest cells: counting it live is cheap.
+        count_live(db, filter_condition(f)?, cell_sql, out).await?;
+        return Ok(());
+    }
+    let shift = MAX_CELL_LEVEL - level;
+    // The cells of `level` whose finest cells all lie in `fine`: integer arithmetic, so
+    // the coarse part is exactly inside the fine one and nothing is counted twice.
+    let span = 1i64 << shift;
+    let coarse = Rect {
+        y: ((fine.y.0 + span - 1) / span, (fine.y.1 + 1) / span - 1),
+        x: ((fine.x.0 + span - 1) / span, (fine.x.1 + 1) / span - 1),
+    };
+    if coarse.is_empty() {
+        add_stored(db, f, MAX_CELL_LEVEL, fine, shift, out).await?;
+    } else {
+        add_stored(db, f, level, coarse, 0, out).await?;
+        // The coarse cells in finest-cell units.
+        let inner = Rect {
+            y: (coarse.y.0 << shift, ((coarse.y.1 + 1) << shift) - 1),
+            x: (coarse.x.0 << shift, ((coarse.x.1 + 1) << shift) - 1),
+        };
+        for part in fine.around(&inner) {
+            add_stored(db, f, MAX_CELL_LEVEL, part, shift, out).await?;
+        }
+    }
+    add_slivers(db, f, &b, fine, cell_sql, out).await?;
+    Ok(())
+}
+
+/// Refreshes the planner's statistics after a large change. Without them SQLite takes
+/// `state = 'active'` for a selective condition and walks the whole table by it.
+pub async fn analyze(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => "ANALYZE events, cluster_cells",
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(sql).await.map(|_| ())
 }
 
 /// Marks the stored cells out of date (in the transaction that changes events), so that
@@ -377,6 +498,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     }
     set_meta(&txn, VALID_KEY, "1").await?;
     txn.commit().await?;
+    analyze(db).await?;
     Ok(count)
 }
 

@@ -53,6 +53,8 @@ pub mod event {
         pub impact: Option<String>,
         /// JSON [`crate::types::SpendIndustries`].
         pub spend_industries: Option<String>,
+        /// The state or province: the provider's, else the nearest airport's in the country.
+        pub region: Option<String>,
     }
     no_relations!();
 }

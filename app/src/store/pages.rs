@@ -20,7 +20,7 @@ async fn counts_by(
     f: &EventFilter,
     col: event::Column,
 ) -> Result<Vec<LabelCount>, QueryError> {
-    let rows: Vec<(String, i64)> = event::Entity::find()
+    let rows: Vec<(Option<String>, i64)> = event::Entity::find()
         .select_only()
         .column(col)
         .column_as(Expr::cust("COUNT(*)"), "n")
@@ -34,7 +34,7 @@ async fn counts_by(
     Ok(rows
         .into_iter()
         .map(|(label, n)| LabelCount {
-            label,
+            label: label.unwrap_or_default(),
             count: n.max(0) as u64,
         })
         .collect())
@@ -58,6 +58,7 @@ pub async fn country_page(
         countries: vec![code.clone()],
         ..Default::default()
     };
+    let regions = counts_by(db, &whole, event::Column::Region).await?;
     let cities = counts_by(db, &whole, event::Column::City).await?;
     let categories = counts_by(db, &whole, event::Column::Category).await?;
     let demo = page.items.iter().any(|e| e.demo);
@@ -66,6 +67,7 @@ pub async fn country_page(
         name_en: c.name_en,
         name_ko: c.name_ko,
         page,
+        regions,
         cities,
         categories,
         demo,

@@ -154,3 +154,123 @@ mod tests {
         assert_eq!(kr.currency, "KRW");
     }
 }
+
+/// Finds the region (state, province) of an event from the bundled airports: the region of
+/// the airports of the event's city in its country, else of the nearest airport in the
+/// country within 50 km. None when neither exists. Providers that name the region
+/// (PredictHQ's `geo.address.region`) are used instead.
+pub struct RegionFinder {
+    /// (country, lower-case city) → the city's airports as (lat, lon, region).
+    by_city: rustc_hash::FxHashMap<(String, String), Vec<AirportRegion>>,
+    /// 1° cell → airports as (lat, lon, country, region).
+    cells: rustc_hash::FxHashMap<(i32, i32), Vec<CountryAirportRegion>>,
+}
+
+type CountryAirportRegion = (f64, f64, String, String);
+
+type AirportRegion = (f64, f64, String);
+
+/// How far the nearest-airport fallback looks.
+const REGION_RADIUS_KM: f64 = 50.0;
+
+impl RegionFinder {
+    pub fn new(airports: &[airport::Model]) -> RegionFinder {
+        let mut by_city: rustc_hash::FxHashMap<(String, String), Vec<_>> = Default::default();
+        let mut cells: rustc_hash::FxHashMap<(i32, i32), Vec<_>> = Default::default();
+        for a in airports {
+            let Some(sub) = a.subdivision.as_ref().filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            if !a.city.is_empty() {
+                by_city
+                    .entry((a.country.clone(), a.city.to_lowercase()))
+                    .or_default()
+                    .push((a.lat, a.lon, sub.clone()));
+            }
+            cells
+                .entry((a.lat.floor() as i32, a.lon.floor() as i32))
+                .or_default()
+                .push((a.lat, a.lon, a.country.clone(), sub.clone()));
+        }
+        RegionFinder { by_city, cells }
+    }
+
+    pub fn region(&self, lat: f64, lon: f64, country: &str, city: &str) -> Option<String> {
+        fn nearest<'a>(
+            lat: f64,
+            lon: f64,
+            it: impl Iterator<Item = (f64, f64, &'a String)>,
+        ) -> Option<(f64, &'a String)> {
+            it.map(|(alat, alon, sub)| (crate::geo::haversine_km(lat, lon, alat, alon), sub))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+        }
+        if let Some(list) = self
+            .by_city
+            .get(&(country.to_string(), city.to_lowercase()))
+        {
+            // A region named like the city (Seoul, Osaka, Tokyo) wins; else the region most
+            // of the city's airports are in; else the nearest airport's.
+            if let Some((_, _, sub)) = list.iter().find(|(_, _, s)| s.eq_ignore_ascii_case(city)) {
+                return Some(sub.clone());
+            }
+            let mut counts: rustc_hash::FxHashMap<&String, usize> = Default::default();
+            for (_, _, s) in list {
+                *counts.entry(s).or_default() += 1;
+            }
+            let top = counts.values().copied().max().unwrap_or(0);
+            let candidates = list
+                .iter()
+                .filter(|(_, _, s)| counts.get(s) == Some(&top))
+                .map(|(a, b, s)| (*a, *b, s));
+            if let Some((_, sub)) = nearest(lat, lon, candidates) {
+                return Some(sub.clone());
+            }
+        }
+        // 50 km is less than one 1° cell in latitude: the 3x3 cells around suffice,
+        // except far north, where they are narrow; there the search reaches 3 cells east/west.
+        let (cy, cx) = (lat.floor() as i32, lon.floor() as i32);
+        let reach_x = if lat.abs() > 60.0 { 3 } else { 1 };
+        let mut around = Vec::new();
+        for dy in -1..=1 {
+            for dx in -reach_x..=reach_x {
+                let x = (cx + dx + 180).rem_euclid(360) - 180;
+                if let Some(list) = self.cells.get(&(cy + dy, x)) {
+                    around.extend(
+                        list.iter()
+                            .filter(|(_, _, c, _)| c == country)
+                            .map(|(a, b, _, s)| (*a, *b, s)),
+                    );
+                }
+            }
+        }
+        nearest(lat, lon, around.into_iter())
+            .filter(|(d, _)| *d <= REGION_RADIUS_KM)
+            .map(|(_, s)| s.clone())
+    }
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::*;
+
+    #[test]
+    fn regions_come_from_the_city_then_the_nearest_airport() {
+        let f = RegionFinder::new(&bundled_airports());
+        assert_eq!(
+            f.region(37.5206, 127.1214, "KR", "Seoul").as_deref(),
+            Some("Seoul")
+        );
+        assert_eq!(
+            f.region(34.6873, 135.5262, "JP", "Osaka").as_deref(),
+            Some("Osaka")
+        );
+        // No airport names the city: the nearest airport in the country decides.
+        let near_munich = f.region(48.2, 11.6, "DE", "Garching").unwrap();
+        assert_eq!(near_munich, "Bayern");
+        assert_eq!(
+            f.region(0.0, -160.0, "US", "Nowhere"),
+            None,
+            "nothing within reach"
+        );
+    }
+}
