@@ -22,6 +22,13 @@ CASES = [
     ("search, near Paris 50 km + category", "/api/v1/events?near=48.8566,2.3522&radius_km=50&category=sports"),
     ("search, first page unfiltered", "/api/v1/events"),
     ("home page HTML", "/"),
+    ("stats: categories", "/api/v1/stats/categories"),
+    ("stats: countries", "/api/v1/stats/countries"),
+    ("stats: timeline by month", "/api/v1/stats/timeline"),
+    ("stats: rank-attendance", "/api/v1/stats/rank-attendance"),
+    ("stats: cards", "/api/v1/stats/cards"),
+    ("stats: countries, filtered", "/api/v1/stats/countries?category=sports&rank_min=50"),
+    ("dashboard page HTML", "/dashboard"),
 ]
 
 
@@ -49,7 +56,10 @@ for name, path in CASES:
         if status != 200:
             raise SystemExit(f"{path}: status {status}")
         times.append(ms)
-    if path.startswith("/api/v1/map"):
+    if path.startswith("/api/v1/stats"):
+        items = json.loads(body)["items"]
+        size = f"{len(items)} items" if isinstance(items, list) else "cards"
+    elif path.startswith("/api/v1/map"):
         c = json.loads(body)["clusters"]
         size = f"{len(c)} clusters, {sum(x['count'] for x in c)} events"
     elif path.startswith("/api/v1/events"):

@@ -1,6 +1,7 @@
 //! TourSherpa's Leptos application: routes, pages, server functions and shared types.
 //! Server-only modules (store, refresh pipeline, demo providers) sit behind `ssr`.
 
+pub mod charts;
 pub mod filter;
 pub mod geo;
 pub mod i18n;
@@ -68,11 +69,16 @@ pub fn App() -> impl IntoView {
             <header class="site-header">
                 <a class="brand" href="/">"TourSherpa"</a>
                 <span class="tagline">{tr("Trips around the world's events")}</span>
+                <nav class="site-nav" aria-label=tr("Pages")>
+                    <a href="/">{tr("Map")}</a>
+                    <a href="/dashboard">{tr("Dashboard")}</a>
+                </nav>
                 <LanguageSwitch/>
             </header>
             <main>
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=path!("/") view=pages::home::HomePage/>
+                    <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
                     // Async: the status (404 for an unknown event) is known before the headers go out.
                     <Route path=path!("/events/:id") view=pages::event::EventPage ssr=SsrMode::Async/>
                     <Route path=path!("/countries/:code") view=pages::country::CountryPage ssr=SsrMode::Async/>

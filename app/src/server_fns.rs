@@ -133,3 +133,47 @@ pub async fn load_place(id: String) -> Result<Option<crate::types::PlaceData>, S
         .await
         .map_err(internal)
 }
+
+/// The dashboard's charts and cards for the filter in `query` (the page's URL query; `unit`
+/// is `month` or `week` for the timeline).
+#[server]
+pub async fn load_dashboard(query: String) -> Result<crate::types::DashboardData, ServerFnError> {
+    use crate::filter::EventFilter;
+    use crate::store::events::{resolve_place_names, QueryError};
+    use crate::store::stats::{self, Period};
+    let st = state()?;
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
+        .map_err(|_| ServerFnError::new("the address has a malformed query"))?;
+    let map_err = |e: QueryError| match e {
+        QueryError::BadParameter(..) => ServerFnError::new(e.to_string()),
+        QueryError::Db(e) => internal(e),
+    };
+    resolve_place_names(&st.db, &mut pairs)
+        .await
+        .map_err(map_err)?;
+    let f = EventFilter::from_pairs(&pairs, &["unit"])
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let unit = pairs
+        .iter()
+        .rev()
+        .find(|(k, v)| k == "unit" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| "month".into());
+    let period = Period::parse(&unit)
+        .ok_or_else(|| ServerFnError::new("parameter `unit`: must be month or week"))?;
+    let db = &st.db;
+    let categories = stats::categories(db, &f).await.map_err(map_err)?;
+    let total = categories.iter().map(|c| c.count).sum();
+    Ok(crate::types::DashboardData {
+        total,
+        categories,
+        countries: stats::countries(db, &f).await.map_err(map_err)?,
+        unit,
+        timeline: stats::timeline(db, &f, period).await.map_err(map_err)?,
+        scatter: stats::rank_attendance(db, &f).await.map_err(map_err)?,
+        cards: stats::cards(db, &f, chrono::Utc::now().date_naive())
+            .await
+            .map_err(map_err)?,
+        demo: st.site.demo,
+    })
+}

@@ -252,6 +252,56 @@ pub struct PlaceData {
     pub events: Vec<EventSummary>,
 }
 
+/// A count under a key (a category, a country code) and its label in words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CountBy {
+    pub key: String,
+    pub label: String,
+    pub count: u64,
+}
+
+/// Events starting in one period (month `YYYY-MM` or week `YYYY-MM-DD`, its Monday) of one
+/// category.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelineRow {
+    pub period: String,
+    pub category: String,
+    pub count: u64,
+}
+
+/// One event in the rank/attendance scatter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankPoint {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub rank: i32,
+    pub attendance: i64,
+}
+
+/// The dashboard's cards.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DashboardCards {
+    pub top_rank: Vec<EventSummary>,
+    pub top_attendance: Vec<EventSummary>,
+    pub starting_soon: Vec<EventSummary>,
+    pub ending_soon: Vec<EventSummary>,
+}
+
+/// Everything the dashboard draws, for one filter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DashboardData {
+    pub total: u64,
+    pub categories: Vec<CountBy>,
+    pub countries: Vec<CountBy>,
+    /// `month` or `week`.
+    pub unit: String,
+    pub timeline: Vec<TimelineRow>,
+    pub scatter: Vec<RankPoint>,
+    pub cards: DashboardCards,
+    pub demo: bool,
+}
+
 /// The home page's data: one filtered set for the map and the list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HomeData {

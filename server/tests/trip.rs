@@ -288,25 +288,31 @@ async fn local_rank_attendance_and_near_filters(backend: Backend) {
     );
     assert!(big["total"].as_u64().unwrap() > 0);
 
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let km_from = |lat: f64, lon: f64, e: &Value| {
+        haversine_km(
+            lat,
+            lon,
+            e["lat"].as_f64().unwrap(),
+            e["lon"].as_f64().unwrap(),
+        )
+    };
     // 400 km around Paris: everything clearly inside is found, nothing clearly outside.
     let (_, near) = app
         .get_json("/api/v1/events?near=48.8566,2.3522&radius_km=400&limit=1000")
         .await;
-    let found: Vec<&str> = near["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
+    let found = ids(&near);
     assert!(!found.is_empty());
     for e in &all {
-        let d = haversine_km(
-            48.8566,
-            2.3522,
-            e["lat"].as_f64().unwrap(),
-            e["lon"].as_f64().unwrap(),
-        );
-        let id = e["id"].as_str().unwrap();
+        let d = km_from(48.8566, 2.3522, e);
+        let id = e["id"].as_str().unwrap().to_string();
         if d < 396.0 {
             assert!(found.contains(&id), "{id} at {d:.0} km not found");
         }
@@ -314,31 +320,34 @@ async fn local_rank_attendance_and_near_filters(backend: Backend) {
             assert!(!found.contains(&id), "{id} at {d:.0} km found");
         }
     }
-    // Across the antimeridian: Fiji and Samoa-side events near lon 180.
-    let (status, _) = app
-        .get_json("/api/v1/events?near=-17.7,179.9&radius_km=2000")
+    // Across the antimeridian: from a point east of 180°, Auckland's events (174.8°E).
+    let (status, across) = app
+        .get_json("/api/v1/events?near=-36.85,-179.0&radius_km=700&limit=1000")
         .await;
     assert_eq!(status, 200);
+    let across_ids = ids(&across);
+    let want: Vec<String> = all
+        .iter()
+        .filter(|e| km_from(-36.85, -179.0, e) < 690.0)
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!want.is_empty(), "the demo feed has events in Auckland");
+    for id in &want {
+        assert!(
+            across_ids.contains(id),
+            "{id} not found across the antimeridian"
+        );
+    }
 
     let (_, combined) = app
         .get_json("/api/v1/events?near=48.8566,2.3522&radius_km=1500&category=concerts&rank_min=40&limit=1000")
         .await;
-    let got: Vec<&str> = combined["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
+    let got = ids(&combined);
     assert!(!got.is_empty());
     for e in &all {
-        let d = haversine_km(
-            48.8566,
-            2.3522,
-            e["lat"].as_f64().unwrap(),
-            e["lon"].as_f64().unwrap(),
-        );
+        let d = km_from(48.8566, 2.3522, e);
         let matches = e["category"] == "concerts" && e["rank"].as_i64().unwrap() >= 40;
-        let id = e["id"].as_str().unwrap();
+        let id = e["id"].as_str().unwrap().to_string();
         // The flat projection may differ from the great circle by a little at 1,500 km.
         if matches && d < 1500.0 * 0.98 {
             assert!(got.contains(&id), "{id} at {d:.0} km missing");

@@ -1,7 +1,9 @@
 //! The pages: home (map and list), event, and not found.
 
 pub mod country;
+pub mod dashboard;
 pub mod event;
+pub mod filters;
 pub mod home;
 pub mod not_found;
 pub mod place;

@@ -171,12 +171,13 @@ fn near_condition(n: &crate::filter::Near) -> Condition {
         Expr::cust(format!("{dy} * {dy} + {dx} * {dx} <= {r2:.9}"))
     };
     let mut lon_side = Condition::any().add(dist(0.0));
-    // The circle may reach across the antimeridian.
+    // The circle may reach across the antimeridian: an event just west of -180° is
+    // measured from the centre moved one turn west, and the other way round.
     if n.lon + n.radius_km / k > 180.0 {
-        lon_side = lon_side.add(dist(360.0));
+        lon_side = lon_side.add(dist(-360.0));
     }
     if n.lon - n.radius_km / k < -180.0 {
-        lon_side = lon_side.add(dist(-360.0));
+        lon_side = lon_side.add(dist(360.0));
     }
     let mut cond = Condition::all().add(event::Column::Lat.between(min_lat, max_lat));
     if min_lon <= max_lon && min_lon > -180.0 && max_lon < 180.0 {
@@ -328,6 +329,26 @@ pub async fn detail_of(db: &DatabaseConnection, m: &event::Model) -> Result<Even
     })
 }
 
+/// A stored place as the pages and the API show it, `distance_km` from where it was asked.
+pub fn place_of(p: place::Model, distance_km: f64) -> Place {
+    Place {
+        id: p.id,
+        name: p.name,
+        kind: p.kind,
+        lat: p.lat,
+        lon: p.lon,
+        distance_km,
+        rating: p.rating,
+        rating_count: p.rating_count,
+        price_level: p.price_level,
+        address: p.address,
+        url: p.url,
+        provider: p.provider,
+        fetched_at: p.fetched_at.to_rfc3339(),
+        demo: p.demo,
+    }
+}
+
 /// Places of one kind within `radius_km` of a point, nearest first.
 pub async fn places_near(
     db: &DatabaseConnection,
@@ -348,22 +369,7 @@ pub async fn places_near(
         .into_iter()
         .map(|p| {
             let distance_km = haversine_km(lat, lon, p.lat, p.lon);
-            Place {
-                id: p.id,
-                name: p.name,
-                kind: p.kind,
-                lat: p.lat,
-                lon: p.lon,
-                distance_km,
-                rating: p.rating,
-                rating_count: p.rating_count,
-                price_level: p.price_level,
-                address: p.address,
-                url: p.url,
-                provider: p.provider,
-                fetched_at: p.fetched_at.to_rfc3339(),
-                demo: p.demo,
-            }
+            place_of(p, distance_km)
         })
         .filter(|p| p.distance_km <= radius_km)
         .collect();

@@ -6,6 +6,7 @@ pub mod entities;
 pub mod events;
 pub mod pages;
 pub mod reference;
+pub mod stats;
 pub mod trip;
 
 use migrations::{Migrator, MigratorTrait};

@@ -2,10 +2,10 @@
 //! event queries they build on.
 
 use super::entities::{country, event, place};
-use super::events::{filter_condition, list_events, summary, QueryError, ACTIVE};
+use super::events::{filter_condition, list_events, place_of, summary, QueryError, ACTIVE};
 use crate::filter::EventFilter;
 use crate::geo::{bounding_box, haversine_km};
-use crate::types::{CountryData, LabelCount, Place, PlaceData};
+use crate::types::{CountryData, LabelCount, PlaceData};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Order, QueryFilter, QueryOrder,
@@ -95,22 +95,7 @@ pub async fn place_page(db: &DatabaseConnection, id: i32) -> Result<Option<Place
         .collect();
     events.sort_by(|a, b| a.0.total_cmp(&b.0));
     Ok(Some(PlaceData {
-        place: Place {
-            id: p.id,
-            name: p.name,
-            kind: p.kind,
-            lat: p.lat,
-            lon: p.lon,
-            distance_km: 0.0,
-            rating: p.rating,
-            rating_count: p.rating_count,
-            price_level: p.price_level,
-            address: p.address,
-            url: p.url,
-            provider: p.provider,
-            fetched_at: p.fetched_at.to_rfc3339(),
-            demo: p.demo,
-        },
+        place: place_of(p, 0.0),
         radius_km: PLACE_EVENTS_RADIUS_KM,
         events: events.into_iter().map(|(_, e)| e).collect(),
     }))

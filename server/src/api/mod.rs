@@ -4,6 +4,7 @@ mod error;
 mod events;
 mod export;
 mod map;
+mod stats;
 mod trip;
 
 pub use error::ApiError;
@@ -23,6 +24,7 @@ pub fn router() -> Router<ServerState> {
         .route("/api/v1/events/{id}/trip", get(trip::get))
         .route("/api/v1/events/{id}/calendar.ics", get(export::one_ics))
         .route("/api/v1/map/clusters", get(map::clusters))
+        .route("/api/v1/stats/{name}", get(stats::get))
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/{*rest}", get(not_found).post(not_found))
 }
