@@ -25,6 +25,7 @@ CASES = [
     ("stats: categories", "/api/v1/stats/categories"),
     ("stats: countries", "/api/v1/stats/countries"),
     ("stats: timeline by month", "/api/v1/stats/timeline"),
+    ("stats: spend", "/api/v1/stats/spend"),
     ("stats: rank-attendance", "/api/v1/stats/rank-attendance"),
     ("stats: cards", "/api/v1/stats/cards"),
     ("stats: countries, filtered", "/api/v1/stats/countries?category=sports&rank_min=50"),

@@ -157,6 +157,120 @@ pub fn bar_chart(title: &str, x_desc: &str, bars: &[Bar]) -> Chart {
     }
 }
 
+/// One row of stacked horizontal bars: its label, where clicking it goes, and its parts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackedRow {
+    pub label: String,
+    pub href: Option<String>,
+    pub parts: Vec<f64>,
+}
+
+/// Horizontal bars split into coloured parts (named in the legend), the largest row on top.
+pub fn stacked_bar_chart(
+    title: &str,
+    x_desc: &str,
+    rows: &[StackedRow],
+    parts: &[(String, RGBColor)],
+) -> Chart {
+    let mut svg = String::new();
+    let mut hotspots = Vec::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let n = rows.len().max(2) as u32;
+        let max = rows
+            .iter()
+            .map(|r| r.parts.iter().sum::<f64>())
+            .fold(0.0, f64::max)
+            .max(1.0)
+            * 1.12;
+        let row = |i: usize| n - 1 - i as u32;
+        let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
+        let label_of = move |v: &SegmentValue<u32>| match v {
+            SegmentValue::CenterOf(r) if *r < n => labels
+                .get((n - 1 - r) as usize)
+                .cloned()
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 17))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0f64..max, (0u32..n - 1).into_segmented())
+        {
+            let _ = chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(n as usize)
+                .y_label_formatter(&label_of)
+                .x_label_formatter(&|v| short_number(*v))
+                .x_desc(x_desc)
+                .axis_desc_style(("sans-serif", 13))
+                .label_style(("sans-serif", 12))
+                .draw();
+            for (p, (name, colour)) in parts.iter().enumerate() {
+                let colour = *colour;
+                let rects: Vec<Rectangle<(f64, SegmentValue<u32>)>> = rows
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| {
+                        let value = *r.parts.get(p)?;
+                        (value > 0.0).then(|| {
+                            let lo: f64 = r.parts.iter().take(p).sum();
+                            let mut rect = Rectangle::new(
+                                [
+                                    (lo, SegmentValue::Exact(row(i))),
+                                    (lo + value, SegmentValue::Exact(row(i) + 1)),
+                                ],
+                                colour.filled(),
+                            );
+                            rect.set_margin(3, 3, 0, 0);
+                            rect
+                        })
+                    })
+                    .collect();
+                if let Ok(anno) = chart.draw_series(rects) {
+                    anno.label(name.clone()).legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
+                    });
+                }
+            }
+            let _ = chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .label_font(("sans-serif", 11))
+                .draw();
+            for (i, r) in rows.iter().enumerate() {
+                if let Some(href) = &r.href {
+                    let (x0, y0) = chart.backend_coord(&(0.0, SegmentValue::Exact(row(i) + 1)));
+                    let (x1, y1) = chart.backend_coord(&(max, SegmentValue::Exact(row(i))));
+                    hotspots.push(Hotspot {
+                        x: x0,
+                        y: y0,
+                        w: x1 - x0,
+                        h: y1 - y0,
+                        href: href.clone(),
+                        label: format!(
+                            "{}: {}",
+                            r.label,
+                            short_number(r.parts.iter().sum::<f64>())
+                        ),
+                    });
+                }
+            }
+        }
+        let _ = root.present();
+    }
+    Chart {
+        svg: responsive(svg),
+        hotspots,
+    }
+}
+
 /// Events per period, stacked by category, with a legend.
 pub fn stacked_timeline(
     title: &str,

@@ -170,6 +170,7 @@ pub async fn load_dashboard(query: String) -> Result<crate::types::DashboardData
         countries: stats::countries(db, &f).await.map_err(map_err)?,
         unit,
         timeline: stats::timeline(db, &f, period).await.map_err(map_err)?,
+        spend: stats::spend(db, &f).await.map_err(map_err)?,
         scatter: stats::rank_attendance(db, &f).await.map_err(map_err)?,
         cards: stats::cards(db, &f, chrono::Utc::now().date_naive())
             .await

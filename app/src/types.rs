@@ -269,6 +269,18 @@ pub struct TimelineRow {
     pub count: u64,
 }
 
+/// Predicted event spend in one country, US dollars: the total, and the parts the
+/// provider attributes to accommodation, hospitality and transportation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpendRow {
+    pub key: String,
+    pub label: String,
+    pub total: i64,
+    pub accommodation: i64,
+    pub hospitality: i64,
+    pub transportation: i64,
+}
+
 /// One event in the rank/attendance scatter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RankPoint {
@@ -297,6 +309,7 @@ pub struct DashboardData {
     /// `month` or `week`.
     pub unit: String,
     pub timeline: Vec<TimelineRow>,
+    pub spend: Vec<SpendRow>,
     pub scatter: Vec<RankPoint>,
     pub cards: DashboardCards,
     pub demo: bool,

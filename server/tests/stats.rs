@@ -4,6 +4,7 @@
 mod common;
 
 use app::ingest::diff::{ProviderState, SnapshotEvent};
+use app::types::SpendIndustries;
 use chrono::NaiveDate;
 use common::{spawn_app, Backend, TestApp};
 use sea_orm::{ActiveModelTrait, Set};
@@ -109,6 +110,25 @@ const FIXTURE: [Row; 8] = [
     ),
 ];
 
+/// Predicted spend and its split by industry for some of the fixture's events.
+fn spend_of(id: &str) -> Option<(i64, Option<SpendIndustries>)> {
+    let split = |a, h, t| {
+        Some(SpendIndustries {
+            accommodation: a,
+            hospitality: h,
+            transportation: t,
+        })
+    };
+    match id {
+        "a" => Some((1000, split(Some(400), Some(300), Some(200)))),
+        "b" => Some((500, None)),
+        "d" => Some((2000, split(Some(1000), Some(500), Some(500)))),
+        "e" => Some((3000, split(Some(1500), Some(1000), None))),
+        "h" => Some((99_999, split(Some(99_999), None, None))),
+        _ => None,
+    }
+}
+
 async fn fixture(backend: Backend) -> TestApp {
     let app = spawn_app(backend, false).await;
     let now = chrono::Utc::now();
@@ -122,7 +142,7 @@ async fn fixture(backend: Backend) -> TestApp {
             rank,
             local_rank: None,
             attendance,
-            spend_usd: None,
+            spend_usd: spend_of(id).map(|s| s.0),
             start: d(start),
             end: d(end),
             timezone: "UTC".into(),
@@ -137,7 +157,7 @@ async fn fixture(backend: Backend) -> TestApp {
             starts_at: None,
             ends_at: None,
             impact: Vec::new(),
-            spend_industries: None,
+            spend_industries: spend_of(id).and_then(|s| s.1),
             region: None,
         };
         let mut row = app::ingest::active_model(&e, "fixture", now, 0);
@@ -265,6 +285,32 @@ async fn statistics_match_the_hand_counts(backend: Backend) {
     .map(|(i, r, a)| (i.to_string(), *r, *a))
     .collect();
     assert_eq!(points, want_points);
+
+    // Spend per country: events without a split count in the total only; a gone event
+    // not at all.
+    let spend = stat(&app, "spend").await;
+    let rows: Vec<(String, i64, i64, i64, i64)> = spend
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["total"].as_i64().unwrap(),
+                r["accommodation"].as_i64().unwrap(),
+                r["hospitality"].as_i64().unwrap(),
+                r["transportation"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("KR".to_string(), 3500, 1400, 800, 700),
+            ("FR".to_string(), 3000, 1500, 1000, 0),
+        ]
+    );
+    assert_eq!(spend[0]["label"], "South Korea");
 
     // Filtered: the same filters as the map.
     let concerts = stat(&app, "countries?category=concerts").await;

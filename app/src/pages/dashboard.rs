@@ -5,7 +5,7 @@
 
 use super::filters::{parse_search, raw_value, FilterFields};
 use super::DemoBanner;
-use crate::charts::{self, Bar, Chart, Point};
+use crate::charts::{self, Bar, Chart, Point, StackedRow};
 use crate::i18n::{category_label, fmt_date, fmt_int, tr, trf, use_lang, Lang};
 use crate::server_fns::load_dashboard;
 use crate::types::{DashboardData, EventSummary, CATEGORIES};
@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_location;
+use plotters::style::RGBColor;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -111,6 +112,7 @@ fn Charts(d: DashboardData) -> impl IntoView {
         countries,
         unit,
         timeline,
+        spend,
         scatter,
         cards,
         demo,
@@ -173,6 +175,47 @@ fn Charts(d: DashboardData) -> impl IntoView {
         &series,
         &|c| category_label(lang, c).to_string(),
     );
+    // Okabe–Ito colours; grey for spend the provider does not split by industry.
+    let industries = [
+        (
+            tr(lang, "accommodation").to_string(),
+            RGBColor(0x00, 0x72, 0xB2),
+        ),
+        (
+            tr(lang, "hospitality").to_string(),
+            RGBColor(0xE6, 0x9F, 0x00),
+        ),
+        (
+            tr(lang, "transportation").to_string(),
+            RGBColor(0x00, 0x9E, 0x73),
+        ),
+        (
+            tr(lang, "not split").to_string(),
+            RGBColor(0x99, 0x99, 0x99),
+        ),
+    ];
+    let spend_rows: Vec<StackedRow> = spend
+        .iter()
+        .map(|r| {
+            let split = r.accommodation + r.hospitality + r.transportation;
+            StackedRow {
+                label: r.label.clone(),
+                href: Some(with_param(&search, "country", &r.key)),
+                parts: vec![
+                    r.accommodation as f64,
+                    r.hospitality as f64,
+                    r.transportation as f64,
+                    (r.total - split).max(0) as f64,
+                ],
+            }
+        })
+        .collect();
+    let spend_chart = charts::stacked_bar_chart(
+        tr(lang, "Predicted event spend by country (US$)"),
+        tr(lang, "US dollars"),
+        &spend_rows,
+        &industries,
+    );
     let points: Vec<Point> = scatter
         .iter()
         .map(|p| Point {
@@ -206,6 +249,21 @@ fn Charts(d: DashboardData) -> impl IntoView {
                         <tbody>
                             {timeline_rows.into_iter().map(|r| view! {
                                 <tr><th scope="row">{r.period}</th><td>{category_label(lang, &r.category)}</td><td class="num">{r.count}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()/>
+            <Figure chart=spend_chart title=tr(lang, "Predicted event spend by country (US$)").into() id="chart-spend"
+                table=view! {
+                    <table class="numbers">
+                        <thead><tr>
+                            <th scope="col">{tr(lang, "Country")}</th><th scope="col">{tr(lang, "total")}</th>
+                            <th scope="col">{tr(lang, "accommodation")}</th><th scope="col">{tr(lang, "hospitality")}</th><th scope="col">{tr(lang, "transportation")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {spend.into_iter().map(|r| view! {
+                                <tr><th scope="row">{r.label}</th><td class="num">{fmt_int(r.total)}</td><td class="num">{fmt_int(r.accommodation)}</td>
+                                    <td class="num">{fmt_int(r.hospitality)}</td><td class="num">{fmt_int(r.transportation)}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>

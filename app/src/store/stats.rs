@@ -5,7 +5,7 @@
 use super::entities::{country, event};
 use super::events::{filter_condition, summary, QueryError};
 use crate::filter::EventFilter;
-use crate::types::{CountBy, DashboardCards, RankPoint, TimelineRow};
+use crate::types::{CountBy, DashboardCards, RankPoint, SpendRow, TimelineRow};
 use chrono::NaiveDate;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -78,6 +78,82 @@ pub async fn countries(
             key,
             count: n.max(0) as u64,
         })
+        .collect())
+}
+
+/// The SQL for one industry's share of the predicted spend (stored as JSON per event).
+fn industry_sql(backend: DbBackend, industry: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!(r#"COALESCE(SUM((("spend_industries")::json ->> '{industry}')::bigint), 0)"#)
+        }
+        _ => format!(
+            r#"COALESCE(SUM(CAST(json_extract("spend_industries", '$.{industry}') AS INTEGER)), 0)"#
+        ),
+    }
+}
+
+/// Predicted event spend per country (the [`TOP_COUNTRIES`] largest), split by industry
+/// where the provider gives the split; US dollars.
+pub async fn spend(db: &DatabaseConnection, f: &EventFilter) -> Result<Vec<SpendRow>, QueryError> {
+    let backend = db.get_database_backend();
+    let rows: Vec<(String, i64, i64, i64, i64)> = event::Entity::find()
+        .select_only()
+        .column(event::Column::Country)
+        .column_as(
+            Expr::cust(r#"CAST(COALESCE(SUM("spend_usd"), 0) AS BIGINT)"#),
+            "total",
+        )
+        .column_as(
+            Expr::cust(format!(
+                "CAST({} AS BIGINT)",
+                industry_sql(backend, "accommodation")
+            )),
+            "accommodation",
+        )
+        .column_as(
+            Expr::cust(format!(
+                "CAST({} AS BIGINT)",
+                industry_sql(backend, "hospitality")
+            )),
+            "hospitality",
+        )
+        .column_as(
+            Expr::cust(format!(
+                "CAST({} AS BIGINT)",
+                industry_sql(backend, "transportation")
+            )),
+            "transportation",
+        )
+        .filter(filter_condition(f)?)
+        .filter(event::Column::SpendUsd.is_not_null())
+        .group_by(event::Column::Country)
+        .order_by(Expr::cust("total"), Order::Desc)
+        .order_by(event::Column::Country, Order::Asc)
+        .limit(TOP_COUNTRIES)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let codes: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let names: std::collections::HashMap<String, String> = country::Entity::find()
+        .filter(country::Column::Iso2.is_in(codes))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.iso2, c.name_en))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(
+            |(key, total, accommodation, hospitality, transportation)| SpendRow {
+                label: names.get(&key).cloned().unwrap_or_else(|| key.clone()),
+                key,
+                total,
+                accommodation,
+                hospitality,
+                transportation,
+            },
+        )
         .collect())
 }
 

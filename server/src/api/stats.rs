@@ -9,10 +9,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 /// The statistics this API answers.
-pub const NAMES: [&str; 5] = [
+pub const NAMES: [&str; 6] = [
     "categories",
     "countries",
     "timeline",
+    "spend",
     "rank-attendance",
     "cards",
 ];
@@ -57,6 +58,7 @@ pub async fn get(
             };
             json!(stats::timeline(db, &filter, period).await?)
         }
+        "spend" => json!(stats::spend(db, &filter).await?),
         "rank-attendance" => json!(stats::rank_attendance(db, &filter).await?),
         _ => json!(stats::cards(db, &filter, chrono::Utc::now().date_naive()).await?),
     };
