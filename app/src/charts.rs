@@ -83,77 +83,23 @@ fn responsive(svg: String) -> String {
 
 /// Horizontal bars, the largest at the top: room for long labels on a phone.
 pub fn bar_chart(title: &str, x_desc: &str, bars: &[Bar]) -> Chart {
-    let mut svg = String::new();
-    let mut hotspots = Vec::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        // At least two rows: plotters cannot draw a one-segment axis.
-        let n = bars.len().max(2) as u32;
-        let max = bars.iter().map(|b| b.value).fold(0.0, f64::max).max(1.0) * 1.12;
-        let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-        // Row i from the top holds bars[i].
-        let row = |i: usize| n - 1 - i as u32;
-        let label_of = move |v: &SegmentValue<u32>| match v {
-            SegmentValue::CenterOf(r) if *r < n => {
-                let i = (n - 1 - r) as usize;
-                let l = labels.get(i).cloned().unwrap_or_default();
-                if l.chars().count() > 22 {
-                    format!("{}…", l.chars().take(21).collect::<String>())
-                } else {
-                    l
-                }
-            }
-            _ => String::new(),
-        };
-        if let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 17))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(150)
-            .build_cartesian_2d(0f64..max, (0u32..n - 1).into_segmented())
-        {
-            let _ = chart
-                .configure_mesh()
-                .disable_y_mesh()
-                .y_labels(n as usize)
-                .y_label_formatter(&label_of)
-                .x_label_formatter(&|v| short_number(*v))
-                .x_desc(x_desc)
-                .axis_desc_style(("sans-serif", 13))
-                .label_style(("sans-serif", 12))
-                .draw();
-            let _ = chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let mut r = Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(row(i))),
-                        (b.value, SegmentValue::Exact(row(i) + 1)),
-                    ],
-                    BAR_COLOUR.filled(),
-                );
-                r.set_margin(3, 3, 0, 0);
-                r
-            }));
-            for (i, b) in bars.iter().enumerate() {
-                if let Some(href) = &b.href {
-                    let (x0, y0) = chart.backend_coord(&(0.0, SegmentValue::Exact(row(i) + 1)));
-                    let (x1, y1) = chart.backend_coord(&(max, SegmentValue::Exact(row(i))));
-                    hotspots.push(Hotspot {
-                        x: x0,
-                        y: y0,
-                        w: x1 - x0,
-                        h: y1 - y0,
-                        href: href.clone(),
-                        label: format!("{}: {}", b.label, short_number(b.value)),
-                    });
-                }
-            }
-        }
-        let _ = root.present();
-    }
-    Chart {
-        svg: responsive(svg),
-        hotspots,
+    let rows: Vec<StackedRow> = bars
+        .iter()
+        .map(|b| StackedRow {
+            label: b.label.clone(),
+            href: b.href.clone(),
+            parts: vec![b.value],
+        })
+        .collect();
+    stacked_bar_chart(title, x_desc, &rows, &[(String::new(), BAR_COLOUR)])
+}
+
+/// A label cut to fit the label column.
+fn fit_label(l: &str) -> String {
+    if l.chars().count() > 22 {
+        format!("{}…", l.chars().take(21).collect::<String>())
+    } else {
+        l.to_string()
     }
 }
 
@@ -189,7 +135,7 @@ pub fn stacked_bar_chart(
         let label_of = move |v: &SegmentValue<u32>| match v {
             SegmentValue::CenterOf(r) if *r < n => labels
                 .get((n - 1 - r) as usize)
-                .cloned()
+                .map(|l| fit_label(l))
                 .unwrap_or_default(),
             _ => String::new(),
         };
@@ -232,18 +178,23 @@ pub fn stacked_bar_chart(
                     })
                     .collect();
                 if let Ok(anno) = chart.draw_series(rects) {
-                    anno.label(name.clone()).legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
-                    });
+                    if !name.is_empty() {
+                        anno.label(name.clone()).legend(move |(x, y)| {
+                            Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
+                        });
+                    }
                 }
             }
-            let _ = chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .label_font(("sans-serif", 11))
-                .draw();
+            // A legend only when the bars have named parts.
+            if parts.iter().any(|(name, _)| !name.is_empty()) {
+                let _ = chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::LowerRight)
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK.mix(0.3))
+                    .label_font(("sans-serif", 11))
+                    .draw();
+            }
             for (i, r) in rows.iter().enumerate() {
                 if let Some(href) = &r.href {
                     let (x0, y0) = chart.backend_coord(&(0.0, SegmentValue::Exact(row(i) + 1)));

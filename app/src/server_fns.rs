@@ -16,6 +16,34 @@ fn internal(e: impl std::fmt::Display) -> ServerFnError {
     ServerFnError::new("internal error; please try again")
 }
 
+/// A store error for a page: the caller's mistake in words, anything else logged and hidden.
+#[cfg(feature = "ssr")]
+fn query_error(e: crate::store::events::QueryError) -> ServerFnError {
+    use crate::store::events::QueryError;
+    match e {
+        QueryError::BadParameter(..) => ServerFnError::new(e.to_string()),
+        QueryError::Db(e) => internal(e),
+    }
+}
+
+/// The event filter of a page's URL query (`extra` names the page's own parameters), with
+/// place names in `near` resolved, and the query's pairs.
+#[cfg(feature = "ssr")]
+async fn page_filter(
+    st: &crate::state::AppState,
+    query: &str,
+    extra: &[&str],
+) -> Result<(crate::filter::EventFilter, Vec<(String, String)>), ServerFnError> {
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|_| ServerFnError::new("the address has a malformed query"))?;
+    crate::store::events::resolve_place_names(&st.db, &mut pairs)
+        .await
+        .map_err(query_error)?;
+    let filter = crate::filter::EventFilter::from_pairs(&pairs, extra)
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok((filter, pairs))
+}
+
 /// Parameters the home page keeps in its URL besides the filter: the map view, the
 /// selected event and whether the list follows the map.
 pub const PAGE_ONLY_PARAMS: [&str; 3] = ["view", "event", "inview"];
@@ -25,21 +53,11 @@ pub const PAGE_ONLY_PARAMS: [&str; 3] = ["view", "event", "inview"];
 /// cannot be parsed answers with an error naming the parameter.
 #[server]
 pub async fn load_home(query: String) -> Result<HomeData, ServerFnError> {
-    use crate::filter::EventFilter;
-    use crate::store::events::{list_events, resolve_place_names, QueryError};
     let st = state()?;
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
-        .map_err(|_| ServerFnError::new("the address has a malformed query"))?;
-    let map_err = |e: QueryError| match e {
-        QueryError::BadParameter(..) => ServerFnError::new(e.to_string()),
-        QueryError::Db(e) => internal(e),
-    };
-    resolve_place_names(&st.db, &mut pairs)
+    let (filter, _) = page_filter(&st, &query, &PAGE_ONLY_PARAMS).await?;
+    let page = crate::store::events::list_events(&st.db, &filter)
         .await
-        .map_err(map_err)?;
-    let filter = EventFilter::from_pairs(&pairs, &PAGE_ONLY_PARAMS)
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    let page = list_events(&st.db, &filter).await.map_err(map_err)?;
+        .map_err(query_error)?;
     let api_query = serde_urlencoded::to_string(filter.to_pairs()).unwrap_or_default();
     Ok(HomeData {
         page,
@@ -104,22 +122,14 @@ pub async fn load_country(
     code: String,
     query: String,
 ) -> Result<Option<crate::types::CountryData>, ServerFnError> {
-    use crate::filter::EventFilter;
-    use crate::store::events::QueryError;
     let st = state()?;
     if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Ok(None);
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
-        .map_err(|_| ServerFnError::new("the address has a malformed query"))?;
-    let filter =
-        EventFilter::from_pairs(&pairs, &[]).map_err(|e| ServerFnError::new(e.to_string()))?;
+    let (filter, _) = page_filter(&st, &query, &[]).await?;
     crate::store::pages::country_page(&st.db, &code, filter)
         .await
-        .map_err(|e| match e {
-            QueryError::BadParameter(..) => ServerFnError::new(e.to_string()),
-            QueryError::Db(e) => internal(e),
-        })
+        .map_err(query_error)
 }
 
 /// The place page: `None` when no place has this id.
@@ -138,21 +148,9 @@ pub async fn load_place(id: String) -> Result<Option<crate::types::PlaceData>, S
 /// is `month` or `week` for the timeline).
 #[server]
 pub async fn load_dashboard(query: String) -> Result<crate::types::DashboardData, ServerFnError> {
-    use crate::filter::EventFilter;
-    use crate::store::events::{resolve_place_names, QueryError};
     use crate::store::stats::{self, Period};
     let st = state()?;
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
-        .map_err(|_| ServerFnError::new("the address has a malformed query"))?;
-    let map_err = |e: QueryError| match e {
-        QueryError::BadParameter(..) => ServerFnError::new(e.to_string()),
-        QueryError::Db(e) => internal(e),
-    };
-    resolve_place_names(&st.db, &mut pairs)
-        .await
-        .map_err(map_err)?;
-    let f = EventFilter::from_pairs(&pairs, &["unit"])
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let (f, pairs) = page_filter(&st, &query, &["unit"]).await?;
     let unit = pairs
         .iter()
         .rev()
@@ -162,19 +160,19 @@ pub async fn load_dashboard(query: String) -> Result<crate::types::DashboardData
     let period = Period::parse(&unit)
         .ok_or_else(|| ServerFnError::new("parameter `unit`: must be month or week"))?;
     let db = &st.db;
-    let categories = stats::categories(db, &f).await.map_err(map_err)?;
+    let categories = stats::categories(db, &f).await.map_err(query_error)?;
     let total = categories.iter().map(|c| c.count).sum();
     Ok(crate::types::DashboardData {
         total,
         categories,
-        countries: stats::countries(db, &f).await.map_err(map_err)?,
+        countries: stats::countries(db, &f).await.map_err(query_error)?,
         unit,
-        timeline: stats::timeline(db, &f, period).await.map_err(map_err)?,
-        spend: stats::spend(db, &f).await.map_err(map_err)?,
-        scatter: stats::rank_attendance(db, &f).await.map_err(map_err)?,
+        timeline: stats::timeline(db, &f, period).await.map_err(query_error)?,
+        spend: stats::spend(db, &f).await.map_err(query_error)?,
+        scatter: stats::rank_attendance(db, &f).await.map_err(query_error)?,
         cards: stats::cards(db, &f, chrono::Utc::now().date_naive())
             .await
-            .map_err(map_err)?,
+            .map_err(query_error)?,
         demo: st.site.demo,
     })
 }

@@ -2,11 +2,11 @@
 //! event queries they build on.
 
 use super::entities::{country, event, place};
-use super::events::{filter_condition, list_events, place_of, summary, QueryError, ACTIVE};
+use super::events::{list_events, place_of, summary, QueryError, ACTIVE};
+use super::stats::count_by;
 use crate::filter::EventFilter;
 use crate::geo::{bounding_box, haversine_km};
 use crate::types::{CountryData, LabelCount, PlaceData};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Order, QueryFilter, QueryOrder,
     QuerySelect,
@@ -15,28 +15,16 @@ use sea_orm::{
 /// How far around a place its page looks for events.
 pub const PLACE_EVENTS_RADIUS_KM: f64 = 10.0;
 
-async fn counts_by(
+/// Events per value of a column, most first (an empty label for no value).
+async fn label_counts(
     db: &DatabaseConnection,
     f: &EventFilter,
     col: event::Column,
 ) -> Result<Vec<LabelCount>, QueryError> {
-    let rows: Vec<(Option<String>, i64)> = event::Entity::find()
-        .select_only()
-        .column(col)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(filter_condition(f)?)
-        .group_by(col)
-        .order_by(Expr::cust("n"), Order::Desc)
-        .order_by(col, Order::Asc)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
+    Ok(count_by(db, f, col, None)
+        .await?
         .into_iter()
-        .map(|(label, n)| LabelCount {
-            label: label.unwrap_or_default(),
-            count: n.max(0) as u64,
-        })
+        .map(|(label, count)| LabelCount { label, count })
         .collect())
 }
 
@@ -58,9 +46,9 @@ pub async fn country_page(
         countries: vec![code.clone()],
         ..Default::default()
     };
-    let regions = counts_by(db, &whole, event::Column::Region).await?;
-    let cities = counts_by(db, &whole, event::Column::City).await?;
-    let categories = counts_by(db, &whole, event::Column::Category).await?;
+    let regions = label_counts(db, &whole, event::Column::Region).await?;
+    let cities = label_counts(db, &whole, event::Column::City).await?;
+    let categories = label_counts(db, &whole, event::Column::Category).await?;
     let demo = page.items.iter().any(|e| e.demo);
     Ok(Some(CountryData {
         code,

@@ -20,28 +20,58 @@ pub const MAX_SCATTER: u64 = 2000;
 /// Events on each dashboard card.
 pub const CARD_SIZE: u64 = 5;
 
+/// Events per value of a column (an empty string for no value), most first, then by
+/// value; at most `limit` values. The dashboard's bars and the country page's breakdowns.
+pub async fn count_by(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    col: event::Column,
+    limit: Option<u64>,
+) -> Result<Vec<(String, u64)>, QueryError> {
+    let mut q = event::Entity::find()
+        .select_only()
+        .column(col)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(filter_condition(f)?)
+        .group_by(col)
+        .order_by(Expr::cust("n"), Order::Desc)
+        .order_by(col, Order::Asc);
+    if let Some(l) = limit {
+        q = q.limit(l);
+    }
+    let rows: Vec<(Option<String>, i64)> = q.into_tuple().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(v, n)| (v.unwrap_or_default(), n.max(0) as u64))
+        .collect())
+}
+
+/// English country names for ISO codes.
+async fn country_names(
+    db: &DatabaseConnection,
+    codes: Vec<String>,
+) -> Result<std::collections::HashMap<String, String>, QueryError> {
+    Ok(country::Entity::find()
+        .filter(country::Column::Iso2.is_in(codes))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.iso2, c.name_en))
+        .collect())
+}
+
 /// Events per category, most first.
 pub async fn categories(
     db: &DatabaseConnection,
     f: &EventFilter,
 ) -> Result<Vec<CountBy>, QueryError> {
-    let rows: Vec<(String, i64)> = event::Entity::find()
-        .select_only()
-        .column(event::Column::Category)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(filter_condition(f)?)
-        .group_by(event::Column::Category)
-        .order_by(Expr::cust("n"), Order::Desc)
-        .order_by(event::Column::Category, Order::Asc)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
+    Ok(count_by(db, f, event::Column::Category, None)
+        .await?
         .into_iter()
-        .map(|(key, n)| CountBy {
+        .map(|(key, count)| CountBy {
             label: key.clone(),
             key,
-            count: n.max(0) as u64,
+            count,
         })
         .collect())
 }
@@ -51,32 +81,14 @@ pub async fn countries(
     db: &DatabaseConnection,
     f: &EventFilter,
 ) -> Result<Vec<CountBy>, QueryError> {
-    let rows: Vec<(String, i64)> = event::Entity::find()
-        .select_only()
-        .column(event::Column::Country)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(filter_condition(f)?)
-        .group_by(event::Column::Country)
-        .order_by(Expr::cust("n"), Order::Desc)
-        .order_by(event::Column::Country, Order::Asc)
-        .limit(TOP_COUNTRIES)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let codes: Vec<String> = rows.iter().map(|(c, _)| c.clone()).collect();
-    let names: std::collections::HashMap<String, String> = country::Entity::find()
-        .filter(country::Column::Iso2.is_in(codes))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.iso2, c.name_en))
-        .collect();
+    let rows = count_by(db, f, event::Column::Country, Some(TOP_COUNTRIES)).await?;
+    let names = country_names(db, rows.iter().map(|(c, _)| c.clone()).collect()).await?;
     Ok(rows
         .into_iter()
-        .map(|(key, n)| CountBy {
+        .map(|(key, count)| CountBy {
             label: names.get(&key).cloned().unwrap_or_else(|| key.clone()),
             key,
-            count: n.max(0) as u64,
+            count,
         })
         .collect())
 }
@@ -134,14 +146,7 @@ pub async fn spend(db: &DatabaseConnection, f: &EventFilter) -> Result<Vec<Spend
         .into_tuple()
         .all(db)
         .await?;
-    let codes: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-    let names: std::collections::HashMap<String, String> = country::Entity::find()
-        .filter(country::Column::Iso2.is_in(codes))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.iso2, c.name_en))
-        .collect();
+    let names = country_names(db, rows.iter().map(|r| r.0.clone()).collect()).await?;
     Ok(rows
         .into_iter()
         .map(
