@@ -58,15 +58,14 @@ pub async fn load_trip(
     origin: &str,
     adults: u32,
 ) -> Result<Option<TripBundle>, TripError> {
-    if airport::Entity::find_by_id(origin.to_string())
+    let Some(from) = airport::Entity::find_by_id(origin.to_string())
         .one(&st.db)
         .await?
-        .is_none()
-    {
+    else {
         return Err(TripError::UnknownOrigin(origin.to_string()));
-    }
+    };
     let errors =
-        crate::ingest::enrich::flights_for_origin(&st.db, &st.providers, id, origin).await?;
+        crate::ingest::enrich::flights_for_origin(&st.db, &st.providers, id, &from).await?;
     for e in errors {
         tracing::warn!(error = %e, origin = %origin, "on-demand flight lookup failed");
     }

@@ -498,22 +498,16 @@ async fn lookup_flights(
     Ok(Ok(()))
 }
 
-/// Flight offers between `origin` and an event's airports, both ways, fetched on demand
-/// when a traveller asks (through the same cache, budget and policy as the refresh).
-/// Returns the provider errors met, for logging; the page shows what is stored.
+/// Flight offers between the airport `from` and an event's airports, both ways, fetched
+/// on demand when a traveller asks (through the same cache, budget and policy as the
+/// refresh). Returns the provider errors met, for logging; the page shows what is stored.
 pub async fn flights_for_origin(
     db: &DatabaseConnection,
     providers: &Providers,
     event_id: &str,
-    origin: &str,
+    from: &airport::Model,
 ) -> Result<Vec<ProviderError>, DbErr> {
     let mut errors = Vec::new();
-    let Some(from) = airport::Entity::find_by_id(origin.to_string())
-        .one(db)
-        .await?
-    else {
-        return Ok(errors);
-    };
     let Some(ev) = event::Entity::find_by_id(event_id.to_string())
         .one(db)
         .await?
@@ -538,7 +532,7 @@ pub async fn flights_for_origin(
             continue;
         }
         let (out_day, back_day) = flight_days(ev.start_date, ev.end_date);
-        for (a, b, day) in [(&from, &to, out_day), (&to, &from, back_day)] {
+        for (a, b, day) in [(from, &to, out_day), (&to, from, back_day)] {
             if let Err(e) = lookup_flights(db, providers, a, b, day).await? {
                 let stop = e.stops_provider();
                 errors.push(e);
