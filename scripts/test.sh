@@ -11,6 +11,13 @@ export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export TOURSHERPA_TEST_POSTGRES="${TOURSHERPA_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
 step() { printf '\n== %s\n' "$*" >&2; }
 
+step "disk"
+df -h . | tail -1 >&2
+avail_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+if [ "${avail_kb:-0}" -lt 6000000 ]; then
+  echo "warning: under 6 GB free here; a clean build and test run needs about 5 GB" >&2
+fi
+
 step "PostgreSQL reachable"
 if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
   command -v pg_ctlcluster >/dev/null && pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
@@ -24,8 +31,9 @@ cargo clippy -p app -p server -p migrations --all-targets -- -D warnings
 cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (SQLite and PostgreSQL)"
-cargo test -p app --features ssr
-cargo test -p server
+# A test that hangs fails the run after 30 minutes instead of holding CI to its limit.
+timeout 1800 cargo test -p app --features ssr
+timeout 1800 cargo test -p server
 
 step "browser tests (chromium)"
 ./scripts/e2e.sh
