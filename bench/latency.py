@@ -1,6 +1,6 @@
 """Sequential latency of the requests a traveller's map and search make.
 
-Usage: python3 bench/latency.py BASE_URL [REQUESTS]
+Usage: python3 bench/latency.py BASE_URL [REQUESTS] [map|dashboard]
 Prints one line per request kind: p50, p95, p99 and max in milliseconds, and the size of
 the answer. Each kind is warmed up with 5 requests first.
 """
@@ -11,6 +11,7 @@ import urllib.request
 
 BASE = sys.argv[1].rstrip("/")
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+SET = sys.argv[3] if len(sys.argv) > 3 else "map"
 
 CASES = [
     ("clusters, world view (zoom 2)", "/api/v1/map/clusters?zoom=2&bbox=-180,-85,180,85"),
@@ -22,15 +23,30 @@ CASES = [
     ("search, near Paris 50 km + category", "/api/v1/events?near=48.8566,2.3522&radius_km=50&category=sports"),
     ("search, first page unfiltered", "/api/v1/events"),
     ("home page HTML", "/"),
-    ("stats: categories", "/api/v1/stats/categories"),
-    ("stats: countries", "/api/v1/stats/countries"),
-    ("stats: timeline by month", "/api/v1/stats/timeline"),
-    ("stats: spend", "/api/v1/stats/spend"),
-    ("stats: rank-attendance", "/api/v1/stats/rank-attendance"),
-    ("stats: cards", "/api/v1/stats/cards"),
-    ("stats: countries, filtered", "/api/v1/stats/countries?category=sports&rank_min=50"),
-    ("dashboard page HTML", "/dashboard"),
 ]
+
+# Every chart's query: unfiltered, by category or country (answered from the rollups), and
+# with filters the rollups cannot answer (counted from the events).
+STATS = ["categories", "countries", "fares", "timeline", "timeline?unit=week", "spend",
+         "visitors", "rank-attendance", "cards"]
+FILTERS = [
+    ("", ""),
+    ("sports", "category=sports"),
+    ("sports, JP", "category=sports&country=JP"),
+    ("rank>=60", "rank_min=60"),
+    ("sports, rank>=60, spring", "category=sports&rank_min=60&from=2027-03-01&to=2027-05-31"),
+    ("US, 2027-06", "country=US&from=2027-06-01&to=2027-06-30"),
+]
+DASHBOARD = []
+for label, query in FILTERS:
+    for name in STATS:
+        sep = "&" if "?" in name else "?"
+        path = f"/api/v1/stats/{name}" + (sep + query if query else "")
+        DASHBOARD.append((f"{name} [{label or 'all'}]", path))
+DASHBOARD += [("dashboard page HTML", "/dashboard"),
+              ("dashboard page HTML, rank>=60", "/dashboard?rank_min=60")]
+if SET == "dashboard":
+    CASES = DASHBOARD
 
 
 def fetch(path):
@@ -59,7 +75,12 @@ for name, path in CASES:
         times.append(ms)
     if path.startswith("/api/v1/stats"):
         items = json.loads(body)["items"]
-        size = f"{len(items)} items" if isinstance(items, list) else "cards"
+        if isinstance(items, list):
+            size = f"{len(items)} items"
+        elif "rows" in items:
+            size = f"{len(items['rows'])} fare rows from {items['origin']}"
+        else:
+            size = "cards"
     elif path.startswith("/api/v1/map"):
         c = json.loads(body)["clusters"]
         size = f"{len(c)} clusters, {sum(x['count'] for x in c)} events"

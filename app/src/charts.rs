@@ -118,18 +118,41 @@ pub fn stacked_bar_chart(
     rows: &[StackedRow],
     parts: &[(String, RGBColor)],
 ) -> Chart {
+    bar_rows(title, x_desc, rows, parts, false)
+}
+
+/// Horizontal bars with each row's parts side by side (named in the legend), in the
+/// rows' order: for values that do not add up, such as outbound and return fares.
+pub fn grouped_bar_chart(
+    title: &str,
+    x_desc: &str,
+    rows: &[StackedRow],
+    parts: &[(String, RGBColor)],
+) -> Chart {
+    bar_rows(title, x_desc, rows, parts, true)
+}
+
+fn bar_rows(
+    title: &str,
+    x_desc: &str,
+    rows: &[StackedRow],
+    parts: &[(String, RGBColor)],
+    grouped: bool,
+) -> Chart {
     let mut svg = String::new();
     let mut hotspots = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let n = rows.len().max(2) as u32;
-        let max = rows
-            .iter()
-            .map(|r| r.parts.iter().sum::<f64>())
-            .fold(0.0, f64::max)
-            .max(1.0)
-            * 1.12;
+        let length = |r: &StackedRow| {
+            if grouped {
+                r.parts.iter().copied().fold(0.0, f64::max)
+            } else {
+                r.parts.iter().sum::<f64>()
+            }
+        };
+        let max = rows.iter().map(length).fold(0.0, f64::max).max(1.0) * 1.12;
         let row = |i: usize| n - 1 - i as u32;
         let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
         let label_of = move |v: &SegmentValue<u32>| match v {
@@ -156,15 +179,32 @@ pub fn stacked_bar_chart(
                 .axis_desc_style(("sans-serif", 13))
                 .label_style(("sans-serif", 12))
                 .draw();
+            // In a grouped chart each part takes its own slice of the row's height.
+            let row_px = {
+                let (_, a) = chart.backend_coord(&(0.0, SegmentValue::Exact(0)));
+                let (_, b) = chart.backend_coord(&(0.0, SegmentValue::Exact(1)));
+                (a - b).unsigned_abs().saturating_sub(6)
+            };
+            let k = parts.len().max(1) as u32;
             for (p, (name, colour)) in parts.iter().enumerate() {
                 let colour = *colour;
+                let p32 = p as u32;
+                let (top, bottom) = if grouped {
+                    (3 + p32 * row_px / k, 3 + (k - 1 - p32) * row_px / k)
+                } else {
+                    (3, 3)
+                };
                 let rects: Vec<Rectangle<(f64, SegmentValue<u32>)>> = rows
                     .iter()
                     .enumerate()
                     .filter_map(|(i, r)| {
                         let value = *r.parts.get(p)?;
                         (value > 0.0).then(|| {
-                            let lo: f64 = r.parts.iter().take(p).sum();
+                            let lo: f64 = if grouped {
+                                0.0
+                            } else {
+                                r.parts.iter().take(p).sum()
+                            };
                             let mut rect = Rectangle::new(
                                 [
                                     (lo, SegmentValue::Exact(row(i))),
@@ -172,7 +212,7 @@ pub fn stacked_bar_chart(
                                 ],
                                 colour.filled(),
                             );
-                            rect.set_margin(3, 3, 0, 0);
+                            rect.set_margin(top, bottom, 0, 0);
                             rect
                         })
                     })
@@ -205,11 +245,17 @@ pub fn stacked_bar_chart(
                         w: x1 - x0,
                         h: y1 - y0,
                         href: href.clone(),
-                        label: format!(
-                            "{}: {}",
-                            r.label,
-                            short_number(r.parts.iter().sum::<f64>())
-                        ),
+                        label: if grouped {
+                            let values: Vec<String> = r
+                                .parts
+                                .iter()
+                                .zip(parts)
+                                .map(|(v, (name, _))| format!("{name} {}", short_number(*v)))
+                                .collect();
+                            format!("{}: {}", r.label, values.join(", "))
+                        } else {
+                            format!("{}: {}", r.label, short_number(length(r)))
+                        },
                     });
                 }
             }
@@ -311,6 +357,107 @@ pub fn stacked_timeline(
         svg: responsive(svg),
         hotspots: Vec::new(),
     }
+}
+
+/// One value per day as a filled area: the days are `YYYY-MM-DD`, in order, one apart
+/// or with gaps (a gap is drawn as zero).
+pub fn daily_area(title: &str, y_desc: &str, days: &[(String, f64)]) -> Chart {
+    let parse = |d: &str| day_number(d);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let first = days.first().and_then(|(d, _)| parse(d));
+        let last = days.last().and_then(|(d, _)| parse(d));
+        let (first, span) = match (first, last) {
+            (Some(a), Some(b)) if b > a => (Some(a), (b - a) as i32),
+            (a, _) => (a, 1),
+        };
+        let offset = |d: &str| first.zip(parse(d)).map(|(a, b)| (b - a) as i32);
+        let max = days.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1.0) * 1.1;
+        let label_of = |x: &i32| {
+            first
+                .map(|a| day_text(a + i64::from(*x)))
+                .unwrap_or_default()
+        };
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 17))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0i32..span, 0f64..max)
+        {
+            let _ = chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(6)
+                .x_label_formatter(&label_of)
+                .y_label_formatter(&|v| short_number(*v))
+                .y_desc(y_desc)
+                .axis_desc_style(("sans-serif", 13))
+                .label_style(("sans-serif", 11))
+                .draw();
+            // Every day of the span, so a day without visitors drops to zero.
+            let mut values = vec![0.0; span as usize + 1];
+            for (d, v) in days {
+                if let Some(i) = offset(d).filter(|i| *i >= 0 && *i <= span) {
+                    values[i as usize] = *v;
+                }
+            }
+            let _ = chart.draw_series(
+                AreaSeries::new(
+                    values.iter().enumerate().map(|(i, v)| (i as i32, *v)),
+                    0.0,
+                    BAR_COLOUR.mix(0.35),
+                )
+                .border_style(BAR_COLOUR.stroke_width(1)),
+            );
+        }
+        let _ = root.present();
+    }
+    Chart {
+        svg: responsive(svg),
+        hotspots: Vec::new(),
+    }
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (the charts also run in the browser,
+/// without a date library): Howard Hinnant's days_from_civil.
+fn day_number(d: &str) -> Option<i64> {
+    let mut it = d.get(..10)?.split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let day: i64 = it.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// The Monday that starts the week of a `YYYY-MM-DD` date.
+pub fn monday_of(d: &str) -> Option<String> {
+    let n = day_number(d)?;
+    // 1970-01-01 was a Thursday: day 0 is 3 days after a Monday.
+    Some(day_text(n - (n + 3).rem_euclid(7)))
+}
+
+/// The `YYYY-MM-DD` text of a day number (civil_from_days).
+fn day_text(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// A point of the scatter: rank, attendance, category, link and label.
@@ -419,6 +566,79 @@ mod tests {
         assert!(c.hotspots[0].h > 20, "{:?}", c.hotspots[0]);
         // The bar itself: a filled rectangle in the bar colour.
         assert!(c.svg.contains("fill=\"#0B5D7A\""), "bar drawn");
+    }
+
+    #[test]
+    fn day_numbers_round_trip_across_leap_years() {
+        assert_eq!(day_number("1970-01-01"), Some(0));
+        assert_eq!(
+            day_number("2028-03-01")
+                .zip(day_number("2028-02-28"))
+                .map(|(a, b)| a - b),
+            Some(2)
+        );
+        for d in ["2026-11-26", "2028-02-29", "2000-12-31", "2027-01-01"] {
+            assert_eq!(day_text(day_number(d).unwrap()), d);
+        }
+        assert_eq!(day_number("2026-13-01"), None);
+        assert_eq!(monday_of("2026-11-26").as_deref(), Some("2026-11-23"));
+        assert_eq!(monday_of("2026-11-23").as_deref(), Some("2026-11-23"));
+        assert_eq!(monday_of("2027-01-03").as_deref(), Some("2026-12-28"));
+    }
+
+    #[test]
+    fn visitors_area_and_grouped_bars_draw() {
+        let days = vec![
+            ("2027-01-30".to_string(), 1200.0),
+            ("2027-02-02".to_string(), 300.0),
+        ];
+        let c = daily_area("Visitors", "visitors", &days);
+        assert!(c.svg.contains("2027-01-30"), "first day labelled");
+        assert!(
+            c.svg.contains("<polygon") || c.svg.contains("<path"),
+            "area drawn"
+        );
+        let rows = vec![StackedRow {
+            label: "Japan".into(),
+            href: Some("/x".into()),
+            parts: vec![420.0, 380.0],
+        }];
+        let parts = [
+            ("outbound".to_string(), RGBColor(0, 0, 0)),
+            ("return".to_string(), RGBColor(9, 9, 9)),
+        ];
+        let g = grouped_bar_chart("Fares", "USD", &rows, &parts);
+        assert_eq!(g.hotspots.len(), 1);
+        assert_eq!(g.hotspots[0].label, "Japan: outbound 420, return 380");
+        // Side by side, the two bars start at the same x; stacked, the second starts where
+        // the first ends.
+        let starts = |svg: &str| -> Vec<String> {
+            svg.split("<rect")
+                .skip(1)
+                .filter_map(|r| r.split('>').next())
+                .filter(|r| r.contains("fill=\"#000000\"") || r.contains("fill=\"#090909\""))
+                .filter_map(|r| {
+                    let attr = |name: &str| -> Option<String> {
+                        Some(
+                            r.split(&format!(" {name}=\""))
+                                .nth(1)?
+                                .split('"')
+                                .next()?
+                                .to_string(),
+                        )
+                    };
+                    // Bars, not the legend's 10-unit boxes.
+                    let tall = attr("height")?.parse::<f64>().ok()? > 12.0;
+                    tall.then(|| attr("x")).flatten()
+                })
+                .collect()
+        };
+        let side = starts(&g.svg);
+        assert_eq!(side.len(), 2, "{side:?}");
+        assert_eq!(side[0], side[1]);
+        let stacked = starts(&stacked_bar_chart("Fares", "USD", &rows, &parts).svg);
+        assert_eq!(stacked.len(), 2, "{stacked:?}");
+        assert_ne!(stacked[0], stacked[1]);
     }
 
     #[test]

@@ -67,20 +67,15 @@ pub async fn load_home(query: String) -> Result<HomeData, ServerFnError> {
     })
 }
 
-/// The event page's trip bundle: `None` when no event has this id. Without an `origin`
-/// the one the traveller picked last time (a cookie) is used; a picked one is remembered.
-#[server]
-pub async fn load_event(
-    id: String,
-    origin: Option<String>,
-    adults: Option<String>,
-) -> Result<Option<EventPageData>, ServerFnError> {
-    use crate::trip::{load_trip, parse_adults, parse_origin, TripError, ORIGIN_COOKIE};
-    let st = state()?;
-    let picked = match origin.as_deref().filter(|o| !o.trim().is_empty()) {
-        Some(o) => Some(parse_origin(o).map_err(|e| ServerFnError::new(e.to_string()))?),
-        None => None,
-    };
+/// The traveller's origin airport: the one asked for (checked), else the one remembered
+/// in the cookie, else the default; and whether it was asked for.
+#[cfg(feature = "ssr")]
+fn pick_origin(asked: Option<&str>) -> Result<(String, bool), ServerFnError> {
+    use crate::trip::{parse_origin, ORIGIN_COOKIE};
+    if let Some(o) = asked.filter(|o| !o.trim().is_empty()) {
+        let o = parse_origin(o).map_err(|e| ServerFnError::new(e.to_string()))?;
+        return Ok((o, true));
+    }
     let remembered = || {
         let parts = use_context::<http::request::Parts>()?;
         let cookies = parts.headers.get(http::header::COOKIE)?.to_str().ok()?;
@@ -90,10 +85,35 @@ pub async fn load_event(
             .find(|(k, _)| *k == ORIGIN_COOKIE)
             .and_then(|(_, v)| parse_origin(v).ok())
     };
-    let origin = picked
-        .clone()
-        .or_else(remembered)
-        .unwrap_or_else(|| crate::trip::DEFAULT_ORIGIN.to_string());
+    let origin = remembered().unwrap_or_else(|| crate::trip::DEFAULT_ORIGIN.to_string());
+    Ok((origin, false))
+}
+
+/// Remembers the origin the traveller picked, for a year.
+#[cfg(feature = "ssr")]
+fn remember_origin(origin: &str) {
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        let cookie = format!(
+            "{}={origin}; Path=/; Max-Age=31536000; SameSite=Lax",
+            crate::trip::ORIGIN_COOKIE
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+            resp.append_header(http::header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// The event page's trip bundle: `None` when no event has this id. Without an `origin`
+/// the one the traveller picked last time (a cookie) is used; a picked one is remembered.
+#[server]
+pub async fn load_event(
+    id: String,
+    origin: Option<String>,
+    adults: Option<String>,
+) -> Result<Option<EventPageData>, ServerFnError> {
+    use crate::trip::{load_trip, parse_adults, TripError};
+    let st = state()?;
+    let (origin, picked) = pick_origin(origin.as_deref())?;
     let adults = match adults.as_deref().filter(|a| !a.trim().is_empty()) {
         Some(a) => parse_adults(a).map_err(|e| ServerFnError::new(e.to_string()))?,
         None => 1,
@@ -103,11 +123,8 @@ pub async fn load_event(
         Err(e @ TripError::UnknownOrigin(_)) => return Err(ServerFnError::new(e.to_string())),
         Err(TripError::Db(e)) => return Err(internal(e)),
     };
-    if let (Some(o), Some(resp)) = (picked, use_context::<leptos_axum::ResponseOptions>()) {
-        let cookie = format!("{ORIGIN_COOKIE}={o}; Path=/; Max-Age=31536000; SameSite=Lax");
-        if let Ok(v) = http::HeaderValue::from_str(&cookie) {
-            resp.append_header(http::header::SET_COOKIE, v);
-        }
+    if picked {
+        remember_origin(&origin);
     }
     Ok(bundle.map(|trip| EventPageData {
         trip,
@@ -150,7 +167,24 @@ pub async fn load_place(id: String) -> Result<Option<crate::types::PlaceData>, S
 pub async fn load_dashboard(query: String) -> Result<crate::types::DashboardData, ServerFnError> {
     use crate::store::stats::{self, Period};
     let st = state()?;
-    let (f, pairs) = page_filter(&st, &query, &["unit"]).await?;
+    let (f, pairs) = page_filter(&st, &query, &["unit", "origin"]).await?;
+    let asked = pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "origin")
+        .map(|(_, v)| v.as_str());
+    let (origin, picked) = pick_origin(asked)?;
+    if !crate::trip::origin_known(&st.db, &origin)
+        .await
+        .map_err(internal)?
+    {
+        return Err(ServerFnError::new(format!(
+            "parameter `origin`: `{origin}` is not an airport TourSherpa knows"
+        )));
+    }
+    if picked {
+        remember_origin(&origin);
+    }
     let unit = pairs
         .iter()
         .rev()
@@ -160,19 +194,30 @@ pub async fn load_dashboard(query: String) -> Result<crate::types::DashboardData
     let period = Period::parse(&unit)
         .ok_or_else(|| ServerFnError::new("parameter `unit`: must be month or week"))?;
     let db = &st.db;
-    let categories = stats::categories(db, &f).await.map_err(query_error)?;
-    let total = categories.iter().map(|c| c.count).sum();
+    // The charts' queries are independent: on a pool of connections they run side by side.
+    let (categories, countries, timeline, spend, scatter, visitors, fares, cards) =
+        tokio::try_join!(
+            stats::categories(db, &f),
+            stats::countries(db, &f),
+            stats::timeline(db, &f, period),
+            stats::spend(db, &f),
+            stats::rank_attendance(db, &f),
+            stats::visitors(db, &f),
+            stats::fares(db, &f, &origin),
+            stats::cards(db, &f, chrono::Utc::now().date_naive()),
+        )
+        .map_err(query_error)?;
     Ok(crate::types::DashboardData {
-        total,
+        total: categories.iter().map(|c| c.count).sum(),
         categories,
-        countries: stats::countries(db, &f).await.map_err(query_error)?,
+        countries,
         unit,
-        timeline: stats::timeline(db, &f, period).await.map_err(query_error)?,
-        spend: stats::spend(db, &f).await.map_err(query_error)?,
-        scatter: stats::rank_attendance(db, &f).await.map_err(query_error)?,
-        cards: stats::cards(db, &f, chrono::Utc::now().date_naive())
-            .await
-            .map_err(query_error)?,
+        timeline,
+        spend,
+        scatter,
+        visitors,
+        fares,
+        cards,
         demo: st.site.demo,
     })
 }

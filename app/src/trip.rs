@@ -52,6 +52,17 @@ pub enum TripError {
 /// The trip bundle for an event (`None` when no event has this id). Offers from an origin
 /// the refresh does not cover are fetched first, through the refresh's cache and budget;
 /// a provider failure there is logged and the bundle shows what is stored.
+/// Whether the store knows this airport.
+pub async fn origin_known(
+    db: &sea_orm::DatabaseConnection,
+    iata: &str,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(airport::Entity::find_by_id(iata.to_string())
+        .one(db)
+        .await?
+        .is_some())
+}
+
 pub async fn load_trip(
     st: &AppState,
     id: &str,

@@ -281,6 +281,40 @@ pub struct SpendRow {
     pub transportation: i64,
 }
 
+/// Expected visitors on one local day, summed over the filtered events' impact windows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VisitorDay {
+    /// YYYY-MM-DD.
+    pub day: String,
+    pub visitors: i64,
+}
+
+/// Average fares between the chosen origin and one destination country, each way, in one
+/// currency, with the number of offers each average rests on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FareRow {
+    /// ISO 3166-1 alpha-2.
+    pub key: String,
+    pub label: String,
+    pub currency: String,
+    /// Average outbound fare (origin to the country), whole currency units; none without offers.
+    pub outbound_avg: Option<f64>,
+    pub outbound_offers: u64,
+    /// Average return fare (the country to the origin).
+    pub return_avg: Option<f64>,
+    pub return_offers: u64,
+}
+
+/// The fares chart's data: the origin it is for and its rows, cheapest outbound first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fares {
+    /// IATA code.
+    pub origin: String,
+    pub rows: Vec<FareRow>,
+    /// Whether any of the offers are demo offers.
+    pub demo: bool,
+}
+
 /// One event in the rank/attendance scatter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RankPoint {
@@ -311,6 +345,8 @@ pub struct DashboardData {
     pub timeline: Vec<TimelineRow>,
     pub spend: Vec<SpendRow>,
     pub scatter: Vec<RankPoint>,
+    pub visitors: Vec<VisitorDay>,
+    pub fares: Fares,
     pub cards: DashboardCards,
     pub demo: bool,
 }

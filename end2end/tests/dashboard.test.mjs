@@ -23,7 +23,7 @@ test('charts are in the first page and follow the filter; a country bar filters'
   const resp = await page.goto(`${BASE}/dashboard`);
   const html = await resp.text();
   assert.match(html, /<svg[^>]*viewBox="0 0 640 340"/, 'charts drawn by the server');
-  assert.equal((html.match(/<svg/g) || []).length, 5, 'five charts');
+  assert.equal((html.match(/<svg/g) || []).length, 7, 'seven charts');
   const all = (await api('/api/v1/events?limit=1')).total;
   assert.equal(await total(page), all);
   // Hydrated: the country links carry the click.

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_refresh_safety;
 mod m20261126_000003_trip_details;
+mod m20261126_000004_dashboard_rollups;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_refresh_safety::Migration),
             Box::new(m20261126_000003_trip_details::Migration),
+            Box::new(m20261126_000004_dashboard_rollups::Migration),
         ]
     }
 }

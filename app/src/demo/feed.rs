@@ -75,7 +75,12 @@ fn local_instant(date: NaiveDate, hour: u32, timezone: &str) -> Option<DateTime<
 
 /// A demo demand pattern shaped like PredictHQ's: visitors build up over two days before
 /// the event, peak on its days and ease the day after.
-fn demo_impact(id: &str, start: NaiveDate, end: NaiveDate, attendance: i64) -> Vec<DemandDay> {
+pub(crate) fn demo_impact(
+    id: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+    attendance: i64,
+) -> Vec<DemandDay> {
     let mut out = Vec::new();
     let day = |d: NaiveDate, v: i64, position: &str| DemandDay {
         date: d.format("%Y-%m-%d").to_string(),

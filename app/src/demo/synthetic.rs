@@ -5,7 +5,7 @@
 
 use crate::ingest::diff::{ProviderState, SnapshotEvent};
 use crate::store::entities::{airport, event};
-use crate::types::CATEGORIES;
+use crate::types::{SpendIndustries, CATEGORIES};
 use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
@@ -52,6 +52,9 @@ pub struct GenerateReport {
     pub insert_seconds: f64,
     pub cells: usize,
     pub cells_seconds: f64,
+    /// Rows written to the dashboard's rollups, and the time that took.
+    pub rollups: usize,
+    pub rollups_seconds: f64,
 }
 
 /// Adds `n` synthetic events (ids `syn-{seed}-{i}`; an existing id is replaced) and
@@ -146,8 +149,26 @@ pub async fn generate(
                     updated: None,
                     starts_at: None,
                     ends_at: None,
-                    impact: Vec::new(),
-                    spend_industries: None,
+                    // Two events in three come with a day-by-day pattern and a split of
+                    // their spend, as many provider records do.
+                    impact: if j % 3 != 0 {
+                        crate::demo::feed::demo_impact(
+                            &j.to_string(),
+                            start,
+                            start + Duration::days(days),
+                            attendance,
+                        )
+                    } else {
+                        Vec::new()
+                    },
+                    spend_industries: (j % 3 != 0).then(|| {
+                        let spend = attendance * 150;
+                        SpendIndustries {
+                            accommodation: Some(spend * 45 / 100),
+                            hospitality: Some(spend * 35 / 100),
+                            transportation: Some(spend * 20 / 100),
+                        }
+                    }),
                     region: c.region.clone(),
                 };
                 let mut row = crate::ingest::active_model(&e, PROVIDER, now, 0);
@@ -170,16 +191,22 @@ pub async fn generate(
                 .await?;
         }
         crate::store::cells::invalidate(&txn).await?;
+        crate::store::rollup::invalidate(&txn).await?;
         txn.commit().await?;
     }
     let insert_seconds = started.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     let cells = crate::store::cells::rebuild(db).await?;
+    let cells_seconds = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let rollups = crate::store::rollup::rebuild(db).await?;
     Ok(GenerateReport {
         events: n,
         cities: cities.len(),
         insert_seconds,
         cells,
-        cells_seconds: t.elapsed().as_secs_f64(),
+        cells_seconds,
+        rollups,
+        rollups_seconds: t.elapsed().as_secs_f64(),
     })
 }

@@ -479,6 +479,7 @@ async fn stages(
         !diff.archived.is_empty() || diff.decisions.iter().any(|d| d.class != Class::Unchanged);
     if events_changed {
         crate::store::cells::invalidate(&txn).await?;
+        crate::store::rollup::invalidate(&txn).await?;
     }
     if let Some(g) = generation {
         set_meta(&txn, DEMO_GENERATION_KEY, &(g + 1).to_string()).await?;
@@ -492,6 +493,7 @@ async fn stages(
 
     // The map's stored cluster counts follow the events (until then the map counts live).
     crate::store::cells::rebuild_if_stale(db).await?;
+    crate::store::rollup::rebuild_if_stale(db).await?;
 
     // 5. Enrich: what this run owes and whatever earlier runs left.
     set_stage(db, run_id, "enrich").await?;

@@ -1,7 +1,9 @@
 //! The country page: the country's events as a sortable, searchable table, and where in
 //! the country and in which categories they are.
 
+use super::dashboard::Figure;
 use super::{set_status, DemoBanner};
+use crate::charts::{self, Bar};
 use crate::i18n::{category_label, fmt_date, fmt_int, tr, use_lang, Lang};
 use crate::server_fns::load_country;
 use crate::types::{CountryData, LabelCount};
@@ -43,6 +45,16 @@ pub fn CountryPage() -> impl IntoView {
     }
 }
 
+/// A breakdown's row label as a reader sees it.
+fn breakdown_label(lang: Lang, kind: &str, r: &LabelCount) -> String {
+    match (kind, r.label.is_empty()) {
+        ("Category", _) => category_label(lang, &r.label).to_string(),
+        ("Region", true) => tr(lang, "(region unknown)").into(),
+        (_, true) => tr(lang, "(no city given)").into(),
+        _ => r.label.clone(),
+    }
+}
+
 /// A breakdown as a table with bars: the numbers are the text alternative of the bars.
 #[component]
 fn Breakdown(caption: &'static str, rows: Vec<LabelCount>, kind: &'static str) -> impl IntoView {
@@ -55,12 +67,7 @@ fn Breakdown(caption: &'static str, rows: Vec<LabelCount>, kind: &'static str) -
             <tbody>
                 {rows.into_iter().map(|r| {
                     let pct = r.count * 100 / max;
-                    let label = match (kind, r.label.is_empty()) {
-                        ("Category", _) => category_label(lang, &r.label).to_string(),
-                        ("Region", true) => tr(lang, "(region unknown)").into(),
-                        (_, true) => tr(lang, "(no city given)").into(),
-                        _ => r.label.clone(),
-                    };
+                    let label = breakdown_label(lang, kind, &r);
                     view! {
                         <tr>
                             <th scope="row">{label}</th>
@@ -71,6 +78,31 @@ fn Breakdown(caption: &'static str, rows: Vec<LabelCount>, kind: &'static str) -
             </tbody>
         </table>
     }
+}
+
+/// A breakdown drawn by the dashboard's chart code (at most the 15 largest rows), with
+/// its numbers as a table; a row links to `link_prefix` followed by its key when given.
+#[component]
+fn BreakdownChart(
+    caption: &'static str,
+    rows: Vec<LabelCount>,
+    kind: &'static str,
+    id: &'static str,
+    #[prop(optional)] link_prefix: Option<String>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let bars: Vec<Bar> = rows
+        .iter()
+        .take(15)
+        .map(|r| Bar {
+            label: breakdown_label(lang, kind, r),
+            value: r.count as f64,
+            href: link_prefix.as_ref().map(|p| format!("{p}{}", r.label)),
+        })
+        .collect();
+    let chart = charts::bar_chart(caption, tr(lang, "events"), &bars);
+    let table = view! { <Breakdown caption=caption rows=rows kind=kind/> }.into_any();
+    view! { <Figure chart=chart title=caption.to_string() id=id table=table/> }
 }
 
 #[component]
@@ -137,9 +169,10 @@ fn CountryBody(d: CountryData) -> impl IntoView {
             <h1>{d.name_en.clone()}" " <span class="alt-name" lang="ko">{d.name_ko.clone()}</span></h1>
             <p><a href=format!("/?country={}", d.code)>{tr(lang, "See them on the map")}</a></p>
             <div class="bundle">
-                <Breakdown caption=tr(lang, "Events per region") rows=d.regions kind="Region"/>
+                <BreakdownChart caption=tr(lang, "Events per region") rows=d.regions kind="Region" id="chart-regions"/>
+                <BreakdownChart caption=tr(lang, "Events per category") rows=d.categories kind="Category" id="chart-categories"
+                    link_prefix=format!("/dashboard?country={}&category=", d.code)/>
                 <Breakdown caption=tr(lang, "Events per city") rows=d.cities kind="City"/>
-                <Breakdown caption=tr(lang, "Events per category") rows=d.categories kind="Category"/>
             </div>
             <Form method="GET" action="" attr:class="filters">
                 <label>{tr(lang, "Search this country ")} <input type="search" name="q" value=q placeholder=tr(lang, "Title, venue or city")/></label>

@@ -6,7 +6,7 @@
 use super::filters::{parse_search, raw_value, FilterFields};
 use super::DemoBanner;
 use crate::charts::{self, Bar, Chart, Point, StackedRow};
-use crate::i18n::{category_label, fmt_date, fmt_int, tr, trf, use_lang, Lang};
+use crate::i18n::{category_label, fmt_date, fmt_int, fmt_money, tr, trf, use_lang, Lang};
 use crate::server_fns::load_dashboard;
 use crate::types::{DashboardData, EventSummary, CATEGORIES};
 use leptos::prelude::*;
@@ -25,6 +25,7 @@ pub fn DashboardPage() -> impl IntoView {
         load_dashboard,
     );
     let unit = move || raw_value(&pairs.read(), "unit").unwrap_or_else(|| "month".into());
+    let origin = move || raw_value(&pairs.read(), "origin").unwrap_or_default();
     view! {
         <Title text=format!("{} · TourSherpa", tr(lang, "Dashboard"))/>
         <h1 class="page-title">{tr(lang, "Dashboard")}</h1>
@@ -36,6 +37,10 @@ pub fn DashboardPage() -> impl IntoView {
                     <option value="month">{tr(lang, "month")}</option>
                     <option value="week">{tr(lang, "week")}</option>
                 </select>
+            </label>
+            <label>
+                {tr(lang, "From airport ")}
+                <input name="origin" size="4" maxlength="3" autocomplete="off" placeholder="ICN" prop:value=origin/>
             </label>
             <button type="submit">{tr(lang, "Search")}</button>
             <a href="/dashboard" class="reset">{tr(lang, "Clear")}</a>
@@ -66,7 +71,12 @@ fn with_param(search: &str, key: &str, value: &str) -> String {
 
 /// A chart with its links laid over it and its numbers as a table.
 #[component]
-fn Figure(chart: Chart, title: String, id: &'static str, table: AnyView) -> impl IntoView {
+pub(crate) fn Figure(
+    chart: Chart,
+    title: String,
+    id: &'static str,
+    table: AnyView,
+) -> impl IntoView {
     let lang = use_lang();
     let pct = |v: i32, of: u32| format!("{:.3}%", f64::from(v) * 100.0 / f64::from(of));
     view! {
@@ -114,6 +124,8 @@ fn Charts(d: DashboardData) -> impl IntoView {
         timeline,
         spend,
         scatter,
+        visitors,
+        fares,
         cards,
         demo,
     } = d;
@@ -233,6 +245,64 @@ fn Charts(d: DashboardData) -> impl IntoView {
         &points,
     );
 
+    // Fares: the chart shows the currency most offers are in; the table shows them all.
+    let mut by_currency: Vec<(String, u64)> = Vec::new();
+    for r in &fares.rows {
+        let n = r.outbound_offers + r.return_offers;
+        match by_currency.iter_mut().find(|(c, _)| *c == r.currency) {
+            Some((_, total)) => *total += n,
+            None => by_currency.push((r.currency.clone(), n)),
+        }
+    }
+    by_currency.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let currency = by_currency
+        .first()
+        .map(|(c, _)| c.clone())
+        .unwrap_or_default();
+    let other_currencies: Vec<String> =
+        by_currency.iter().skip(1).map(|(c, _)| c.clone()).collect();
+    let fare_rows: Vec<StackedRow> = fares
+        .rows
+        .iter()
+        .filter(|r| r.currency == currency)
+        .map(|r| StackedRow {
+            label: r.label.clone(),
+            href: Some(with_param(&search, "country", &r.key)),
+            parts: vec![r.outbound_avg.unwrap_or(0.0), r.return_avg.unwrap_or(0.0)],
+        })
+        .collect();
+    let fares_title = trf(
+        lang,
+        "Average fare from {} by destination country ({})",
+        &[
+            &fares.origin,
+            if currency.is_empty() {
+                "—"
+            } else {
+                &currency
+            },
+        ],
+    );
+    let fares_chart = charts::grouped_bar_chart(
+        &fares_title,
+        tr(lang, "average fare per traveller"),
+        &fare_rows,
+        &[
+            (tr(lang, "outbound").to_string(), RGBColor(0x00, 0x72, 0xB2)),
+            (tr(lang, "return").to_string(), RGBColor(0xE6, 0x9F, 0x00)),
+        ],
+    );
+    let visitor_days: Vec<(String, f64)> = visitors
+        .iter()
+        .map(|v| (v.day.clone(), v.visitors as f64))
+        .collect();
+    let visitors_chart = charts::daily_area(
+        tr(lang, "Expected visitors per day"),
+        tr(lang, "visitors"),
+        &visitor_days,
+    );
+    let visitor_weeks = weekly_sums(&visitors);
+
     let timeline_rows = timeline.clone();
     view! {
         {demo.then(|| view! { <DemoBanner/> })}
@@ -268,6 +338,49 @@ fn Charts(d: DashboardData) -> impl IntoView {
                         </tbody>
                     </table>
                 }.into_any()/>
+            <Figure chart=fares_chart title=fares_title.clone() id="chart-fares"
+                table=view! {
+                    {fares.demo.then(|| view! { <p class="demo-note">{tr(lang, "Demo fares: not real prices.")}</p> })}
+                    {fares.rows.is_empty().then(|| view! {
+                        <p class="empty">{trf(lang, "No stored offers from {} to the airports of these events.", &[&fares.origin])}</p>
+                    })}
+                    {(!other_currencies.is_empty()).then(|| view! {
+                        <p class="legend">{trf(lang, "Also in other currencies (in the table): {}", &[&other_currencies.join(", ")])}</p>
+                    })}
+                    <table class="numbers">
+                        <thead><tr>
+                            <th scope="col">{tr(lang, "Country")}</th><th scope="col">{tr(lang, "Currency")}</th>
+                            <th scope="col">{tr(lang, "Average out")}</th><th scope="col">{tr(lang, "Offers out")}</th>
+                            <th scope="col">{tr(lang, "Average back")}</th><th scope="col">{tr(lang, "Offers back")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {fares.rows.into_iter().map(|r| {
+                                let money = |v: Option<f64>| v.map(|v| fmt_money(lang, &r.currency, v)).unwrap_or_else(|| "—".into());
+                                view! {
+                                    <tr><th scope="row">{r.label.clone()}</th><td>{r.currency.clone()}</td>
+                                        <td class="num">{money(r.outbound_avg)}</td><td class="num">{r.outbound_offers}</td>
+                                        <td class="num">{money(r.return_avg)}</td><td class="num">{r.return_offers}</td></tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()/>
+            <Figure chart=visitors_chart title=tr(lang, "Expected visitors per day").into() id="chart-visitors"
+                table=view! {
+                    <p class="legend">{if visitor_weeks.is_empty() {
+                        tr(lang, "No event here has a day-by-day pattern.")
+                    } else {
+                        tr(lang, "From the provider's day-by-day patterns; events without one are not counted.")
+                    }}</p>
+                    <table class="numbers">
+                        <thead><tr><th scope="col">{tr(lang, "Week of")}</th><th scope="col">{tr(lang, "Visitors (sum of the week's days)")}</th></tr></thead>
+                        <tbody>
+                            {visitor_weeks.into_iter().map(|(week, n)| view! {
+                                <tr><th scope="row">{week}</th><td class="num">{fmt_int(n)}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()/>
             <Figure chart=scatter_chart title=tr(lang, "Rank against predicted attendance").into() id="chart-scatter"
                 table=view! {
                     <table class="numbers">
@@ -288,6 +401,19 @@ fn Charts(d: DashboardData) -> impl IntoView {
         </div>
         <p class="legend">{trf(lang, "Charts count the {} events of the filter above.", &[&fmt_int(total as i64)])}</p>
     }
+}
+
+/// The visitors per day summed per week (from its Monday), in order.
+fn weekly_sums(days: &[crate::types::VisitorDay]) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for d in days {
+        let week = crate::charts::monday_of(&d.day).unwrap_or_else(|| d.day.clone());
+        match out.last_mut() {
+            Some((w, n)) if *w == week => *n += d.visitors,
+            _ => out.push((week, d.visitors)),
+        }
+    }
+    out
 }
 
 #[component]

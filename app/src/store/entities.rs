@@ -358,3 +358,106 @@ pub mod cluster_cell {
     }
     no_relations!();
 }
+
+pub mod stats_rollup {
+    use sea_orm::entity::prelude::*;
+
+    /// Active events counted, and their predicted spend summed (US dollars), per category,
+    /// country, month (`YYYY-MM`) and week (its Monday, `YYYY-MM-DD`) of their start.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "stats_rollup")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub category: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub country: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub month: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub week: String,
+        pub events: i64,
+        /// Events that give a predicted spend.
+        pub spend_events: i64,
+        pub spend_total: i64,
+        pub spend_accommodation: i64,
+        pub spend_hospitality: i64,
+        pub spend_transportation: i64,
+    }
+    no_relations!();
+}
+
+pub mod visitor_rollup {
+    use sea_orm::entity::prelude::*;
+
+    /// Expected visitors of the active events of one category and country on one local day.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "visitor_rollup")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub category: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub country: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub day: String,
+        pub visitors: i64,
+    }
+    no_relations!();
+}
+
+pub mod event_fact {
+    use sea_orm::entity::prelude::*;
+
+    /// A narrow copy of one active event: the columns the dashboard filters on (named as
+    /// in `events`, so the same filter applies), its spend split, its start month and
+    /// week, and the first ten days of its impact pattern from `impact_first`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_facts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub state: String,
+        pub category: String,
+        pub country: String,
+        pub rank: i32,
+        pub local_rank: Option<i32>,
+        pub attendance: Option<i64>,
+        pub start_date: Date,
+        pub end_date: Date,
+        pub lat: f64,
+        pub lon: f64,
+        pub spend_usd: Option<i64>,
+        pub spend_accommodation: i64,
+        pub spend_hospitality: i64,
+        pub spend_transportation: i64,
+        pub start_month: String,
+        pub start_week: String,
+        pub impact_first: Option<Date>,
+        pub v0: i64,
+        pub v1: i64,
+        pub v2: i64,
+        pub v3: i64,
+        pub v4: i64,
+        pub v5: i64,
+        pub v6: i64,
+        pub v7: i64,
+        pub v8: i64,
+        pub v9: i64,
+    }
+    no_relations!();
+}
+
+pub mod event_fact_day {
+    use sea_orm::entity::prelude::*;
+
+    /// A day of an event's impact pattern after the ten kept in `event_facts`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_fact_days")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub day: Date,
+        pub visitors: i64,
+    }
+    no_relations!();
+}

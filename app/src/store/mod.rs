@@ -6,6 +6,7 @@ pub mod entities;
 pub mod events;
 pub mod pages;
 pub mod reference;
+pub mod rollup;
 pub mod stats;
 pub mod trip;
 
@@ -20,6 +21,9 @@ pub use sea_orm::DatabaseConnection as Db;
 
 /// The default store: SQLite under `data/`, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/toursherpa.db?mode=rwc";
+
+/// A statement that takes this long is logged.
+const SLOW_QUERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Opens the store named by `url`, creating the folder of a SQLite file when needed.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -39,7 +43,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     } else {
         options.max_connections(16);
     }
-    let db = Database::connect(options).await?;
+    let mut db = Database::connect(options).await?;
+    // Slow statements are named in the log (the SQL only: bound values may be what a
+    // visitor typed).
+    db.set_metric_callback(|info| {
+        if info.elapsed >= SLOW_QUERY {
+            tracing::warn!(
+                millis = info.elapsed.as_millis() as u64,
+                sql = %info.statement.sql,
+                "slow query"
+            );
+        }
+    });
     if url.starts_with("sqlite:") && !url.contains(":memory:") {
         // WAL lets readers keep reading the previous state while a refresh writes.
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;

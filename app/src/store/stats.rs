@@ -2,16 +2,23 @@
 //! map and the list, shared by the dashboard page and `GET /api/v1/stats/{name}`. Nothing
 //! here loads events into the web process to count them.
 
-use super::entities::{country, event};
-use super::events::{filter_condition, summary, QueryError};
-use crate::filter::EventFilter;
-use crate::types::{CountBy, DashboardCards, RankPoint, SpendRow, TimelineRow};
-use chrono::NaiveDate;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect,
+use super::entities::{
+    airport, country, event, event_airport, event_fact, event_fact_day, flight_offer, stats_rollup,
+    visitor_rollup,
 };
+use super::events::{filter_condition, summary, QueryError};
+use super::rollup::{self, stats_condition, visitor_condition};
+use crate::filter::EventFilter;
+use crate::types::{
+    CountBy, DashboardCards, FareRow, Fares, RankPoint, SpendRow, TimelineRow, VisitorDay,
+};
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, JoinType, Order,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+};
+use std::collections::BTreeMap;
 
 /// Countries shown in the "top countries" chart.
 pub const TOP_COUNTRIES: u64 = 20;
@@ -19,6 +26,9 @@ pub const TOP_COUNTRIES: u64 = 20;
 pub const MAX_SCATTER: u64 = 2000;
 /// Events on each dashboard card.
 pub const CARD_SIZE: u64 = 5;
+/// From this many matching events on, a card walks the index of its order (see [`cards`]):
+/// at a million events such a walk reads a few thousand index entries at most.
+const BROAD_FILTER: u64 = 1000;
 
 /// Events per value of a column (an empty string for no value), most first, then by
 /// value; at most `limit` values. The dashboard's bars and the country page's breakdowns.
@@ -28,6 +38,39 @@ pub async fn count_by(
     col: event::Column,
     limit: Option<u64>,
 ) -> Result<Vec<(String, u64)>, QueryError> {
+    let stored = match col {
+        event::Column::Category => Some(stats_rollup::Column::Category),
+        event::Column::Country => Some(stats_rollup::Column::Country),
+        _ => None,
+    };
+    if let Some(stored) = stored {
+        if rollup::usable(db, f).await? {
+            let mut q = stats_rollup::Entity::find()
+                .select_only()
+                .column(stored)
+                .column_as(Expr::cust("CAST(SUM(events) AS BIGINT)"), "n")
+                .filter(stats_condition(f))
+                .group_by(stored)
+                .order_by(Expr::cust("n"), Order::Desc)
+                .order_by(stored, Order::Asc);
+            if let Some(l) = limit {
+                q = q.limit(l);
+            }
+            let rows: Vec<(String, i64)> = q.into_tuple().all(db).await?;
+            return Ok(rows
+                .into_iter()
+                .map(|(v, n)| (v, n.max(0) as u64))
+                .collect());
+        }
+        if let Some(q) = facts_select(db, f).await? {
+            let name = if matches!(col, event::Column::Category) {
+                "category"
+            } else {
+                "country"
+            };
+            return facts_count_by(db, q, name, limit).await;
+        }
+    }
     let mut q = event::Entity::find()
         .select_only()
         .column(col)
@@ -108,8 +151,60 @@ fn industry_sql(backend: DbBackend, industry: &str) -> String {
 /// Predicted event spend per country (the [`TOP_COUNTRIES`] largest), split by industry
 /// where the provider gives the split; US dollars.
 pub async fn spend(db: &DatabaseConnection, f: &EventFilter) -> Result<Vec<SpendRow>, QueryError> {
+    let rows = if rollup::usable(db, f).await? {
+        stats_rollup::Entity::find()
+            .select_only()
+            .column(stats_rollup::Column::Country)
+            .column_as(Expr::cust("CAST(SUM(spend_total) AS BIGINT)"), "total")
+            .column_as(
+                Expr::cust("CAST(SUM(spend_accommodation) AS BIGINT)"),
+                "accommodation",
+            )
+            .column_as(
+                Expr::cust("CAST(SUM(spend_hospitality) AS BIGINT)"),
+                "hospitality",
+            )
+            .column_as(
+                Expr::cust("CAST(SUM(spend_transportation) AS BIGINT)"),
+                "transportation",
+            )
+            .filter(stats_condition(f))
+            .group_by(stats_rollup::Column::Country)
+            .having(Expr::cust("SUM(spend_events) > 0"))
+            .order_by(Expr::cust("total"), Order::Desc)
+            .order_by(stats_rollup::Column::Country, Order::Asc)
+            .limit(TOP_COUNTRIES)
+            .into_tuple()
+            .all(db)
+            .await?
+    } else if let Some(q) = facts_select(db, f).await? {
+        facts_spend(db, q).await?
+    } else {
+        spend_live(db, f).await?
+    };
+    let names = country_names(db, rows.iter().map(|r| r.0.clone()).collect()).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(key, total, accommodation, hospitality, transportation)| SpendRow {
+                label: names.get(&key).cloned().unwrap_or_else(|| key.clone()),
+                key,
+                total,
+                accommodation,
+                hospitality,
+                transportation,
+            },
+        )
+        .collect())
+}
+
+/// [`spend`] counted from the events themselves.
+async fn spend_live(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+) -> Result<Vec<(String, i64, i64, i64, i64)>, QueryError> {
     let backend = db.get_database_backend();
-    let rows: Vec<(String, i64, i64, i64, i64)> = event::Entity::find()
+    Ok(event::Entity::find()
         .select_only()
         .column(event::Column::Country)
         .column_as(
@@ -145,21 +240,7 @@ pub async fn spend(db: &DatabaseConnection, f: &EventFilter) -> Result<Vec<Spend
         .limit(TOP_COUNTRIES)
         .into_tuple()
         .all(db)
-        .await?;
-    let names = country_names(db, rows.iter().map(|r| r.0.clone()).collect()).await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(key, total, accommodation, hospitality, transportation)| SpendRow {
-                label: names.get(&key).cloned().unwrap_or_else(|| key.clone()),
-                key,
-                total,
-                accommodation,
-                hospitality,
-                transportation,
-            },
-        )
-        .collect())
+        .await?)
 }
 
 /// How the timeline groups events by their start date.
@@ -200,19 +281,41 @@ pub async fn timeline(
     f: &EventFilter,
     period: Period,
 ) -> Result<Vec<TimelineRow>, QueryError> {
-    let rows: Vec<(String, String, i64)> = event::Entity::find()
-        .select_only()
-        .column_as(Expr::cust(period.sql(db.get_database_backend())), "period")
-        .column(event::Column::Category)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(filter_condition(f)?)
-        .group_by(Expr::cust("period"))
-        .group_by(event::Column::Category)
-        .order_by(Expr::cust("period"), Order::Asc)
-        .order_by(event::Column::Category, Order::Asc)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let rows: Vec<(String, String, i64)> = if rollup::usable(db, f).await? {
+        let col = match period {
+            Period::Month => stats_rollup::Column::Month,
+            Period::Week => stats_rollup::Column::Week,
+        };
+        stats_rollup::Entity::find()
+            .select_only()
+            .column_as(col, "period")
+            .column(stats_rollup::Column::Category)
+            .column_as(Expr::cust("CAST(SUM(events) AS BIGINT)"), "n")
+            .filter(stats_condition(f))
+            .group_by(col)
+            .group_by(stats_rollup::Column::Category)
+            .order_by(col, Order::Asc)
+            .order_by(stats_rollup::Column::Category, Order::Asc)
+            .into_tuple()
+            .all(db)
+            .await?
+    } else if let Some(q) = facts_select(db, f).await? {
+        facts_timeline(db, q, period).await?
+    } else {
+        event::Entity::find()
+            .select_only()
+            .column_as(Expr::cust(period.sql(db.get_database_backend())), "period")
+            .column(event::Column::Category)
+            .column_as(Expr::cust("COUNT(*)"), "n")
+            .filter(filter_condition(f)?)
+            .group_by(Expr::cust("period"))
+            .group_by(event::Column::Category)
+            .order_by(Expr::cust("period"), Order::Asc)
+            .order_by(event::Column::Category, Order::Asc)
+            .into_tuple()
+            .all(db)
+            .await?
+    };
     Ok(rows
         .into_iter()
         .map(|(period, category, n)| TimelineRow {
@@ -228,6 +331,50 @@ pub async fn rank_attendance(
     db: &DatabaseConnection,
     f: &EventFilter,
 ) -> Result<Vec<RankPoint>, QueryError> {
+    // Category and country filters walk the events' rank indexes; any other filter would
+    // read many wide rows to sort them, so the narrow copies pick the points.
+    if !rollup::applies(f) {
+        if let Some(mut q) = facts_select(db, f).await? {
+            q.expr_as(Expr::cust(r#""events"."id""#), Alias::new("id"))
+                .and_where(Expr::cust(r#""events"."attendance" IS NOT NULL"#))
+                .order_by_expr(Expr::cust(r#""events"."rank""#), Order::Desc)
+                .order_by_expr(Expr::cust(r#""events"."id""#), Order::Asc)
+                .limit(MAX_SCATTER);
+            let ids = run(db, &q)
+                .await?
+                .iter()
+                .map(|r| get::<String>(r, "id"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut points: Vec<RankPoint> = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(500) {
+                let rows: Vec<(String, String, String, i32, i64)> = event::Entity::find()
+                    .select_only()
+                    .columns([
+                        event::Column::Id,
+                        event::Column::Title,
+                        event::Column::Category,
+                    ])
+                    .column(event::Column::Rank)
+                    .column(event::Column::Attendance)
+                    .filter(event::Column::Id.is_in(chunk.to_vec()))
+                    .into_tuple()
+                    .all(db)
+                    .await?;
+                points.extend(
+                    rows.into_iter()
+                        .map(|(id, title, category, rank, attendance)| RankPoint {
+                            id,
+                            title,
+                            category,
+                            rank,
+                            attendance,
+                        }),
+                );
+            }
+            points.sort_by(|a, b| b.rank.cmp(&a.rank).then(a.id.cmp(&b.id)));
+            return Ok(points);
+        }
+    }
     let rows: Vec<(String, String, String, i32, i64)> = event::Entity::find()
         .select_only()
         .columns([
@@ -258,36 +405,91 @@ pub async fn rank_attendance(
 }
 
 /// The cards: top events by rank and by attendance, and, of those not yet over on
-/// `today`, the ones starting soonest and the ones ending soonest.
+/// `today`, the ones starting soonest (from today, or from the filter's first day when
+/// that is later) and the ones ending soonest.
 pub async fn cards(
     db: &DatabaseConnection,
     f: &EventFilter,
     today: NaiveDate,
 ) -> Result<DashboardCards, QueryError> {
     let cond = filter_condition(f)?;
-    let upcoming = cond.clone().add(event::Column::EndDate.gte(today));
-    let pick = |c: sea_orm::Condition, col: event::Column, order: Order| {
-        event::Entity::find()
+    // Upcoming: ending on or after today, or after the filter's own first day if later,
+    // as one bound on the end date, so that a walk of the end index starts there.
+    let today_text = today.format("%Y-%m-%d").to_string();
+    let ending_from = match &f.from {
+        Some(from) if *from > today_text => from.clone(),
+        _ => today_text,
+    };
+    let upcoming = filter_condition(&EventFilter {
+        from: Some(ending_from.clone()),
+        ..f.clone()
+    })?;
+    // Starting soonest: events that start on or after today and, when the filter's first
+    // day is later, on or after that day (one that began before it is under way, not
+    // starting); one bound on the start date, so that a walk of the start index starts there.
+    let starting_from = NaiveDate::parse_from_str(&ending_from, "%Y-%m-%d").unwrap_or(today);
+    // When the filter matches many events, walking the index of each card's order finds
+    // its five in a few thousand rows; SQLite's planner would rather take a range of the
+    // filter (say every rank over 60) and sort it. So on SQLite a broad filter names the
+    // order's index; a narrow one (or PostgreSQL, which weighs this itself) is left to the
+    // planner.
+    let matching: u64 = count_by(db, f, event::Column::Category, None)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    let backend = db.get_database_backend();
+    let force_order_index = backend == DbBackend::Sqlite && matching >= BROAD_FILTER;
+    let pick = |c: sea_orm::Condition, col: event::Column, order: Order, index: &'static str| {
+        let q = event::Entity::find()
             .filter(c)
             .order_by(col, order)
             .order_by(event::Column::Id, Order::Asc)
-            .limit(CARD_SIZE)
-            .all(db)
+            .limit(CARD_SIZE);
+        async move {
+            if force_order_index {
+                let mut stmt = q.build(backend);
+                stmt.sql = stmt.sql.replacen(
+                    r#"FROM "events""#,
+                    &format!(r#"FROM "events" INDEXED BY "{index}""#),
+                    1,
+                );
+                event::Entity::find().from_raw_sql(stmt).all(db).await
+            } else {
+                q.all(db).await
+            }
+        }
     };
-    let top_rank = pick(cond.clone(), event::Column::Rank, Order::Desc).await?;
+    let top_rank = pick(
+        cond.clone(),
+        event::Column::Rank,
+        Order::Desc,
+        "idx_events_card_rank",
+    )
+    .await?;
     let top_attendance = pick(
         cond.add(event::Column::Attendance.is_not_null()),
         event::Column::Attendance,
         Order::Desc,
+        "idx_events_card_attendance",
     )
     .await?;
     let starting = pick(
-        upcoming.clone().add(event::Column::StartDate.gte(today)),
+        upcoming
+            .clone()
+            .add(event::Column::StartDate.gte(starting_from)),
         event::Column::StartDate,
         Order::Asc,
+        "idx_events_card_start",
     )
     .await?;
-    let ending = pick(upcoming, event::Column::EndDate, Order::Asc).await?;
+    let ending = pick(
+        upcoming,
+        event::Column::EndDate,
+        Order::Asc,
+        "idx_events_card_end",
+    )
+    .await?;
     let list = |rows: Vec<event::Model>| rows.iter().map(summary).collect();
     Ok(DashboardCards {
         top_rank: list(top_rank),
@@ -295,4 +497,377 @@ pub async fn cards(
         starting_soon: list(starting),
         ending_soon: list(ending),
     })
+}
+
+/// Expected visitors per local day: the provider's day-by-day visitors (its impact
+/// pattern) summed over the filtered events that give one, within the filter's dates.
+pub async fn visitors(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+) -> Result<Vec<VisitorDay>, QueryError> {
+    let rows: Vec<(String, i64)> = if rollup::usable(db, f).await? {
+        visitor_rollup::Entity::find()
+            .select_only()
+            .column(visitor_rollup::Column::Day)
+            .column_as(Expr::cust("CAST(SUM(visitors) AS BIGINT)"), "visitors")
+            .filter(visitor_condition(f))
+            .group_by(visitor_rollup::Column::Day)
+            .order_by(visitor_rollup::Column::Day, Order::Asc)
+            .into_tuple()
+            .all(db)
+            .await?
+    } else if let Some(q) = facts_select(db, f).await? {
+        facts_visitors(db, f, q).await?
+    } else {
+        visitors_live(db, f).await?
+    };
+    let within = |d: &str| {
+        f.from.as_deref().is_none_or(|from| d >= from) && f.to.as_deref().is_none_or(|to| d <= to)
+    };
+    Ok(rows
+        .into_iter()
+        .filter(|(day, _)| within(day))
+        .map(|(day, visitors)| VisitorDay { day, visitors })
+        .collect())
+}
+
+/// [`visitors`] summed from the events' stored impact patterns (JSON arrays of days).
+async fn visitors_live(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+) -> Result<Vec<(String, i64)>, QueryError> {
+    let backend = db.get_database_backend();
+    let ids = event::Entity::find()
+        .select_only()
+        .column(event::Column::Id)
+        .filter(filter_condition(f)?)
+        .filter(event::Column::Impact.is_not_null())
+        .build(backend);
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            r#"SELECT d->>'date' AS day, CAST(SUM((d->>'visitors')::bigint) AS BIGINT) AS visitors
+               FROM "events" e CROSS JOIN LATERAL json_array_elements(e."impact"::json) d
+               WHERE e."id" IN ({}) GROUP BY day ORDER BY day"#,
+            ids.sql
+        ),
+        _ => format!(
+            r#"SELECT json_extract(d.value, '$.date') AS day,
+                      CAST(SUM(json_extract(d.value, '$.visitors')) AS INTEGER) AS visitors
+               FROM "events" e, json_each(e."impact") d
+               WHERE e."id" IN ({}) GROUP BY day ORDER BY day"#,
+            ids.sql
+        ),
+    };
+    let stmt =
+        Statement::from_sql_and_values(backend, sql, ids.values.map(|v| v.0).unwrap_or_default());
+    let rows = db.query_all_raw(stmt).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String>("", "day")?,
+                r.try_get::<i64>("", "visitors")?,
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(QueryError::from)
+}
+
+/// Destination countries in the fares chart.
+pub const FARE_COUNTRIES: usize = 20;
+
+/// One direction's stored offers between `origin` and the airports that serve the
+/// filtered events, averaged per country (of the far end) and currency.
+async fn fare_side(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    origin: &str,
+    outbound: bool,
+) -> Result<Vec<(String, String, f64, i64, i32)>, QueryError> {
+    let (near, far) = if outbound {
+        (
+            flight_offer::Column::Origin,
+            flight_offer::Column::Destination,
+        )
+    } else {
+        (
+            flight_offer::Column::Destination,
+            flight_offer::Column::Origin,
+        )
+    };
+    use sea_orm::sea_query::ExprTrait as _;
+    let serves_filtered_event = Query::select()
+        .expr(Expr::val(1))
+        .from(event_airport::Entity)
+        .inner_join(
+            event::Entity,
+            Expr::col((event::Entity, event::Column::Id))
+                .equals((event_airport::Entity, event_airport::Column::EventId)),
+        )
+        .and_where(
+            Expr::col((event_airport::Entity, event_airport::Column::Iata))
+                .equals((flight_offer::Entity, far)),
+        )
+        .cond_where(filter_condition(f)?)
+        .to_owned();
+    let far_airport = flight_offer::Entity::belongs_to(airport::Entity)
+        .from(far)
+        .to(airport::Column::Iata)
+        .into();
+    Ok(flight_offer::Entity::find()
+        .select_only()
+        .column_as(airport::Column::Country, "country")
+        .column(flight_offer::Column::Currency)
+        .column_as(
+            Expr::cust(r#"CAST(AVG("flight_offers"."price_minor") AS DOUBLE PRECISION)"#),
+            "average",
+        )
+        .column_as(Expr::cust("COUNT(*)"), "offers")
+        .column_as(
+            Expr::cust(r#"MAX(CASE WHEN "flight_offers"."demo" THEN 1 ELSE 0 END)"#),
+            "demo",
+        )
+        .join(JoinType::InnerJoin, far_airport)
+        .filter(near.eq(origin))
+        .filter(Expr::exists(serves_filtered_event))
+        .group_by(airport::Column::Country)
+        .group_by(flight_offer::Column::Currency)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The cheapest destination countries by average stored fare from `origin`, outbound and
+/// return separately, over the airports that serve the filtered events; each average
+/// with the number of offers it rests on. Currencies are never mixed: a country with
+/// offers in two currencies has a row for each.
+pub async fn fares(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    origin: &str,
+) -> Result<Fares, QueryError> {
+    let mut rows: BTreeMap<(String, String), FareRow> = BTreeMap::new();
+    let mut demo = false;
+    for outbound in [true, false] {
+        for (country, currency, average, offers, is_demo) in
+            fare_side(db, f, origin, outbound).await?
+        {
+            demo |= is_demo != 0;
+            let row = rows
+                .entry((country.clone(), currency.clone()))
+                .or_insert_with(|| FareRow {
+                    key: country,
+                    label: String::new(),
+                    currency,
+                    outbound_avg: None,
+                    outbound_offers: 0,
+                    return_avg: None,
+                    return_offers: 0,
+                });
+            // Minor units (cents) to whole units, rounded to the cent.
+            let average = (average).round() / 100.0;
+            if outbound {
+                row.outbound_avg = Some(average);
+                row.outbound_offers = offers.max(0) as u64;
+            } else {
+                row.return_avg = Some(average);
+                row.return_offers = offers.max(0) as u64;
+            }
+        }
+    }
+    let mut rows: Vec<FareRow> = rows.into_values().collect();
+    let key = |r: &FareRow| r.outbound_avg.or(r.return_avg).unwrap_or(f64::MAX);
+    rows.sort_by(|a, b| {
+        key(a)
+            .total_cmp(&key(b))
+            .then(a.key.cmp(&b.key))
+            .then(a.currency.cmp(&b.currency))
+    });
+    rows.truncate(FARE_COUNTRIES);
+    let names = country_names(db, rows.iter().map(|r| r.key.clone()).collect()).await?;
+    for r in &mut rows {
+        r.label = names.get(&r.key).cloned().unwrap_or_else(|| r.key.clone());
+    }
+    Ok(Fares {
+        origin: origin.to_string(),
+        rows,
+        demo,
+    })
+}
+
+/// The filter applied to the narrow copies of the events (`event_facts`, under the name
+/// `events` so the same condition reads it), when they can answer it: they match the
+/// events and the filter has no free text (the copies keep no text).
+async fn facts_select(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+) -> Result<Option<SelectStatement>, QueryError> {
+    if f.q.is_some() || !rollup::valid(db).await? {
+        return Ok(None);
+    }
+    let mut q = Query::select();
+    q.from_as(event_fact::Entity, Alias::new("events"))
+        .cond_where(filter_condition(f)?);
+    Ok(Some(q))
+}
+
+/// Runs a statement built with sea-query.
+async fn run(
+    db: &DatabaseConnection,
+    q: &SelectStatement,
+) -> Result<Vec<sea_orm::QueryResult>, QueryError> {
+    Ok(db.query_all_raw(db.get_database_backend().build(q)).await?)
+}
+
+fn get<T: sea_orm::TryGetable>(r: &sea_orm::QueryResult, col: &str) -> Result<T, QueryError> {
+    Ok(r.try_get::<T>("", col)?)
+}
+
+/// [`count_by`] over the narrow copies, for the category or the country.
+async fn facts_count_by(
+    db: &DatabaseConnection,
+    mut q: SelectStatement,
+    col: &str,
+    limit: Option<u64>,
+) -> Result<Vec<(String, u64)>, QueryError> {
+    q.expr_as(Expr::cust(format!(r#""events"."{col}""#)), Alias::new("k"))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .group_by_col(Alias::new("k"))
+        .order_by_expr(Expr::cust("n"), Order::Desc)
+        .order_by_expr(Expr::cust("k"), Order::Asc);
+    if let Some(l) = limit {
+        q.limit(l);
+    }
+    run(db, &q)
+        .await?
+        .iter()
+        .map(|r| Ok((get::<String>(r, "k")?, get::<i64>(r, "n")?.max(0) as u64)))
+        .collect()
+}
+
+/// [`timeline`] over the narrow copies.
+async fn facts_timeline(
+    db: &DatabaseConnection,
+    mut q: SelectStatement,
+    period: Period,
+) -> Result<Vec<(String, String, i64)>, QueryError> {
+    let col = match period {
+        Period::Month => r#""events"."start_month""#,
+        Period::Week => r#""events"."start_week""#,
+    };
+    q.expr_as(Expr::cust(col), Alias::new("period"))
+        .expr_as(Expr::cust(r#""events"."category""#), Alias::new("category"))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .group_by_col(Alias::new("period"))
+        .group_by_col(Alias::new("category"))
+        .order_by_expr(Expr::cust("period"), Order::Asc)
+        .order_by_expr(Expr::cust("category"), Order::Asc);
+    run(db, &q)
+        .await?
+        .iter()
+        .map(|r| Ok((get(r, "period")?, get(r, "category")?, get(r, "n")?)))
+        .collect()
+}
+
+/// [`spend`] over the narrow copies.
+async fn facts_spend(
+    db: &DatabaseConnection,
+    mut q: SelectStatement,
+) -> Result<Vec<(String, i64, i64, i64, i64)>, QueryError> {
+    q.expr_as(Expr::cust(r#""events"."country""#), Alias::new("country"));
+    for (col, name) in [
+        ("spend_usd", "total"),
+        ("spend_accommodation", "accommodation"),
+        ("spend_hospitality", "hospitality"),
+        ("spend_transportation", "transportation"),
+    ] {
+        q.expr_as(
+            Expr::cust(format!(r#"CAST(SUM("events"."{col}") AS BIGINT)"#)),
+            Alias::new(name),
+        );
+    }
+    q.and_where(Expr::cust(r#""events"."spend_usd" IS NOT NULL"#))
+        .group_by_col(Alias::new("country"))
+        .order_by_expr(Expr::cust("total"), Order::Desc)
+        .order_by_expr(Expr::cust("country"), Order::Asc)
+        .limit(TOP_COUNTRIES);
+    run(db, &q)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                get(r, "country")?,
+                get(r, "total")?,
+                get(r, "accommodation")?,
+                get(r, "hospitality")?,
+                get(r, "transportation")?,
+            ))
+        })
+        .collect()
+}
+
+/// [`visitors`] over the narrow copies: the first ten days of each pattern summed per
+/// first day (one pass), shifted into place, plus the later days kept aside.
+async fn facts_visitors(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    q: SelectStatement,
+) -> Result<Vec<(String, i64)>, QueryError> {
+    let mut days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    // Only the day columns the longest stored pattern reaches: each sum costs time per row.
+    let columns = match rollup::spans(db).await? {
+        Some((_, longest)) => (longest.max(1) as usize).min(rollup::FACT_DAYS),
+        None => rollup::FACT_DAYS,
+    };
+    let mut firsts = q;
+    firsts.expr_as(
+        Expr::cust(r#""events"."impact_first""#),
+        Alias::new("first"),
+    );
+    for k in 0..columns {
+        firsts.expr_as(
+            Expr::cust(format!(r#"CAST(SUM("events"."v{k}") AS BIGINT)"#)),
+            Alias::new(format!("v{k}")),
+        );
+    }
+    firsts
+        .and_where(Expr::cust(r#""events"."impact_first" IS NOT NULL"#))
+        .group_by_col(Alias::new("first"));
+    for r in run(db, &firsts).await? {
+        let first: NaiveDate = get(&r, "first")?;
+        for k in 0..columns {
+            let n: i64 = get(&r, &format!("v{k}"))?;
+            if n != 0 {
+                *days
+                    .entry(first + chrono::Duration::days(k as i64))
+                    .or_default() += n;
+            }
+        }
+    }
+    // The later days are few: read them and look their events up, not the other way round.
+    let tails = Query::select()
+        .expr_as(
+            Expr::col((event_fact_day::Entity, event_fact_day::Column::Day)),
+            Alias::new("day"),
+        )
+        .expr_as(
+            Expr::cust(r#"CAST(SUM("event_fact_days"."visitors") AS BIGINT)"#),
+            Alias::new("n"),
+        )
+        .from(event_fact_day::Entity)
+        .join_as(
+            JoinType::InnerJoin,
+            event_fact::Entity,
+            Alias::new("events"),
+            Expr::cust(r#""events"."id" = "event_fact_days"."event_id""#),
+        )
+        .cond_where(filter_condition(f)?)
+        .group_by_col(Alias::new("day"))
+        .to_owned();
+    for r in run(db, &tails).await? {
+        *days.entry(get(&r, "day")?).or_default() += get::<i64>(&r, "n")?;
+    }
+    Ok(days
+        .into_iter()
+        .map(|(d, n)| (d.format("%Y-%m-%d").to_string(), n))
+        .collect())
 }

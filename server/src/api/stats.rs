@@ -4,16 +4,19 @@
 use super::{event_filter, ApiError};
 use app::state::AppState;
 use app::store::stats::{self, Period};
+use app::trip::{origin_known, parse_origin, DEFAULT_ORIGIN};
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use serde_json::{json, Value};
 
 /// The statistics this API answers.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 8] = [
     "categories",
     "countries",
+    "fares",
     "timeline",
     "spend",
+    "visitors",
     "rank-attendance",
     "cards",
 ];
@@ -30,17 +33,23 @@ pub async fn get(
             NAMES.join(", ")
         )));
     }
-    let (filter, pairs) = event_filter(&state, raw, &["unit"]).await?;
-    let unit = pairs
-        .iter()
-        .rev()
-        .find(|(k, v)| k == "unit" && !v.is_empty())
-        .map(|(_, v)| v.as_str());
-    if unit.is_some() && name != "timeline" {
-        return Err(ApiError::BadRequest(
-            "bad_parameter".into(),
-            "parameter `unit`: only the timeline takes it".into(),
-        ));
+    let (filter, pairs) = event_filter(&state, raw, &["unit", "origin"]).await?;
+    let given = |key: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, v)| k == key && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    };
+    let unit = given("unit");
+    let origin = given("origin");
+    for (param, value, takes) in [("unit", unit, "timeline"), ("origin", origin, "fares")] {
+        if value.is_some() && name != takes {
+            return Err(ApiError::BadRequest(
+                "bad_parameter".into(),
+                format!("parameter `{param}`: only the {takes} statistic takes it"),
+            ));
+        }
     }
     let db = &state.db;
     let items = match name.as_str() {
@@ -59,6 +68,20 @@ pub async fn get(
             json!(stats::timeline(db, &filter, period).await?)
         }
         "spend" => json!(stats::spend(db, &filter).await?),
+        "visitors" => json!(stats::visitors(db, &filter).await?),
+        "fares" => {
+            let origin = match origin {
+                None => DEFAULT_ORIGIN.to_string(),
+                Some(o) => parse_origin(o)?,
+            };
+            if !origin_known(db, &origin).await? {
+                return Err(ApiError::BadRequest(
+                    "bad_parameter".into(),
+                    format!("parameter `origin`: `{origin}` is not an airport TourSherpa knows"),
+                ));
+            }
+            json!(stats::fares(db, &filter, &origin).await?)
+        }
         "rank-attendance" => json!(stats::rank_attendance(db, &filter).await?),
         _ => json!(stats::cards(db, &filter, chrono::Utc::now().date_naive()).await?),
     };

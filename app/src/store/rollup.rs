@@ -1,0 +1,345 @@
+//! Pre-counted dashboard numbers. At a million events, grouping every active event by
+//! month and category, or summing spend out of JSON per country, takes seconds; the
+//! dashboard's usual questions (all events, or some categories or countries) are answered
+//! from two small tables instead, which a refresh marks stale in the transaction that
+//! changes events and rebuilds afterwards. Any other filter, and a stale rollup, is
+//! answered live from `events` by the same function, so the numbers never differ.
+
+use super::entities::{event, event_fact, event_fact_day, stats_rollup, visitor_rollup};
+use super::events::ACTIVE;
+use super::{get_meta, set_meta};
+use crate::filter::EventFilter;
+use crate::types::{DemandDay, SpendIndustries};
+use chrono::{Datelike, Duration, NaiveDate};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+use std::collections::HashMap;
+
+const VALID_KEY: &str = "stats_rollup_valid";
+/// The longest event (days from start to end) and the longest impact pattern (days) among
+/// the active events, as of the last rebuild.
+const SPANS_KEY: &str = "stats_rollup_spans";
+
+/// The longest active event (days from its start to its end) and the longest impact
+/// pattern (days) when the rollups were last rebuilt; `None` while they are stale.
+pub async fn spans<C: ConnectionTrait>(db: &C) -> Result<Option<(i64, i64)>, DbErr> {
+    if !valid(db).await? {
+        return Ok(None);
+    }
+    Ok(get_meta(db, SPANS_KEY).await?.and_then(|v| {
+        let (a, b) = v.split_once(' ')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    }))
+}
+
+/// Whether the rollups can answer this filter: nothing but categories and countries.
+pub fn applies(f: &EventFilter) -> bool {
+    f.q.is_none()
+        && f.from.is_none()
+        && f.to.is_none()
+        && f.rank_min.is_none()
+        && f.rank_max.is_none()
+        && f.local_rank_min.is_none()
+        && f.local_rank_max.is_none()
+        && f.attendance_min.is_none()
+        && f.bbox.is_none()
+        && f.near.is_none()
+}
+
+/// Whether the rollups match the events now.
+pub async fn valid<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
+    Ok(get_meta(db, VALID_KEY).await?.as_deref() == Some("1"))
+}
+
+/// Whether this filter is answered from the rollups.
+pub async fn usable(db: &DatabaseConnection, f: &EventFilter) -> Result<bool, DbErr> {
+    Ok(applies(f) && valid(db).await?)
+}
+
+/// Marks the rollups out of date, in the transaction that changes events.
+pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    set_meta(db, VALID_KEY, "0").await
+}
+
+/// Rebuilds the rollups unless they are known to match the events.
+pub async fn rebuild_if_stale(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if !valid(db).await? {
+        rebuild(db).await?;
+    }
+    Ok(())
+}
+
+/// The Monday that starts the week of `d`.
+pub fn week_of(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+}
+
+#[derive(Default)]
+struct Sums {
+    events: i64,
+    spend_events: i64,
+    total: i64,
+    accommodation: i64,
+    hospitality: i64,
+    transportation: i64,
+}
+
+/// Days of an impact pattern kept in `event_facts` columns; later days go to
+/// `event_fact_days`.
+pub const FACT_DAYS: usize = 10;
+
+/// An event's narrow copy, and the days of its impact pattern past [`FACT_DAYS`].
+fn fact_of(
+    e: &event::Model,
+    split: &SpendIndustries,
+    days: &[DemandDay],
+) -> (event_fact::ActiveModel, Vec<event_fact_day::ActiveModel>) {
+    let parsed: Vec<(NaiveDate, i64)> = days
+        .iter()
+        .filter_map(|d| {
+            Some((
+                NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").ok()?,
+                d.visitors,
+            ))
+        })
+        .collect();
+    let first = parsed.iter().map(|(d, _)| *d).min();
+    let mut v = [0i64; FACT_DAYS];
+    let mut tail = Vec::new();
+    if let Some(first) = first {
+        for (d, n) in &parsed {
+            let k = (*d - first).num_days() as usize;
+            if k < FACT_DAYS {
+                v[k] += n;
+            } else {
+                tail.push(event_fact_day::ActiveModel {
+                    event_id: Set(e.id.clone()),
+                    day: Set(*d),
+                    visitors: Set(*n),
+                });
+            }
+        }
+    }
+    let fact = event_fact::ActiveModel {
+        id: Set(e.id.clone()),
+        state: Set(e.state.clone()),
+        category: Set(e.category.clone()),
+        country: Set(e.country.clone()),
+        rank: Set(e.rank),
+        local_rank: Set(e.local_rank),
+        attendance: Set(e.attendance),
+        start_date: Set(e.start_date),
+        end_date: Set(e.end_date),
+        lat: Set(e.lat),
+        lon: Set(e.lon),
+        spend_usd: Set(e.spend_usd),
+        spend_accommodation: Set(split.accommodation.unwrap_or(0)),
+        spend_hospitality: Set(split.hospitality.unwrap_or(0)),
+        spend_transportation: Set(split.transportation.unwrap_or(0)),
+        start_month: Set(e.start_date.format("%Y-%m").to_string()),
+        start_week: Set(week_of(e.start_date).format("%Y-%m-%d").to_string()),
+        impact_first: Set(first),
+        v0: Set(v[0]),
+        v1: Set(v[1]),
+        v2: Set(v[2]),
+        v3: Set(v[3]),
+        v4: Set(v[4]),
+        v5: Set(v[5]),
+        v6: Set(v[6]),
+        v7: Set(v[7]),
+        v8: Set(v[8]),
+        v9: Set(v[9]),
+    };
+    (fact, tail)
+}
+
+/// Recounts every active event into the rollups and rewrites the narrow copies: one pass
+/// over the events in id order, in batches, all in one transaction. Returns the rollup
+/// rows written.
+pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    const BATCH: u64 = 20_000;
+    const INSERT: usize = 500;
+    let mut stats: HashMap<(String, String, String, String), Sums> = HashMap::new();
+    let mut visitors: HashMap<(String, String, String), i64> = HashMap::new();
+    let (mut max_event_days, mut max_pattern_days) = (0i64, 0i64);
+    let txn = db.begin().await?;
+    event_fact::Entity::delete_many().exec(&txn).await?;
+    event_fact_day::Entity::delete_many().exec(&txn).await?;
+    let mut after = String::new();
+    loop {
+        let rows: Vec<event::Model> = event::Entity::find()
+            .filter(event::Column::State.eq(ACTIVE))
+            .filter(event::Column::Id.gt(after.clone()))
+            .order_by_asc(event::Column::Id)
+            .limit(BATCH)
+            .all(&txn)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id.clone();
+        let mut facts = Vec::with_capacity(rows.len());
+        let mut tails = Vec::new();
+        for e in &rows {
+            let split: SpendIndustries = e
+                .spend_industries
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default();
+            let days: Vec<DemandDay> = e
+                .impact
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default();
+            let key = (
+                e.category.clone(),
+                e.country.clone(),
+                e.start_date.format("%Y-%m").to_string(),
+                week_of(e.start_date).format("%Y-%m-%d").to_string(),
+            );
+            let s = stats.entry(key).or_default();
+            s.events += 1;
+            if let Some(total) = e.spend_usd {
+                s.spend_events += 1;
+                s.total += total;
+                s.accommodation += split.accommodation.unwrap_or(0);
+                s.hospitality += split.hospitality.unwrap_or(0);
+                s.transportation += split.transportation.unwrap_or(0);
+            }
+            for d in &days {
+                *visitors
+                    .entry((e.category.clone(), e.country.clone(), d.date.clone()))
+                    .or_default() += d.visitors;
+            }
+            max_event_days = max_event_days.max((e.end_date - e.start_date).num_days());
+            let dates = days
+                .iter()
+                .filter_map(|d| NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").ok());
+            if let (Some(lo), Some(hi)) = (dates.clone().min(), dates.max()) {
+                max_pattern_days = max_pattern_days.max((hi - lo).num_days() + 1);
+            }
+            let (fact, tail) = fact_of(e, &split, &days);
+            facts.push(fact);
+            tails.extend(tail);
+        }
+        while !facts.is_empty() {
+            let rest = facts.split_off(facts.len().min(INSERT));
+            event_fact::Entity::insert_many(std::mem::replace(&mut facts, rest))
+                .exec(&txn)
+                .await?;
+        }
+        while !tails.is_empty() {
+            let rest = tails.split_off(tails.len().min(INSERT));
+            event_fact_day::Entity::insert_many(std::mem::replace(&mut tails, rest))
+                .exec(&txn)
+                .await?;
+        }
+        if (rows.len() as u64) < BATCH {
+            break;
+        }
+    }
+    let written = stats.len() + visitors.len();
+    stats_rollup::Entity::delete_many().exec(&txn).await?;
+    visitor_rollup::Entity::delete_many().exec(&txn).await?;
+    let mut batch = Vec::with_capacity(500);
+    for ((category, country, month, week), s) in stats {
+        batch.push(stats_rollup::ActiveModel {
+            category: Set(category),
+            country: Set(country),
+            month: Set(month),
+            week: Set(week),
+            events: Set(s.events),
+            spend_events: Set(s.spend_events),
+            spend_total: Set(s.total),
+            spend_accommodation: Set(s.accommodation),
+            spend_hospitality: Set(s.hospitality),
+            spend_transportation: Set(s.transportation),
+        });
+        if batch.len() == 500 {
+            stats_rollup::Entity::insert_many(std::mem::take(&mut batch))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    if !batch.is_empty() {
+        stats_rollup::Entity::insert_many(batch).exec(&txn).await?;
+    }
+    let mut batch = Vec::with_capacity(1000);
+    for ((category, country, day), n) in visitors {
+        batch.push(visitor_rollup::ActiveModel {
+            category: Set(category),
+            country: Set(country),
+            day: Set(day),
+            visitors: Set(n),
+        });
+        if batch.len() == 1000 {
+            visitor_rollup::Entity::insert_many(std::mem::take(&mut batch))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    if !batch.is_empty() {
+        visitor_rollup::Entity::insert_many(batch)
+            .exec(&txn)
+            .await?;
+    }
+    set_meta(
+        &txn,
+        SPANS_KEY,
+        &format!("{max_event_days} {max_pattern_days}"),
+    )
+    .await?;
+    set_meta(&txn, VALID_KEY, "1").await?;
+    txn.commit().await?;
+    Ok(written)
+}
+
+/// The categories and countries of a filter as a condition on a rollup table.
+pub fn stats_condition(f: &EventFilter) -> sea_orm::Condition {
+    let mut c = sea_orm::Condition::all();
+    if !f.categories.is_empty() {
+        c = c.add(stats_rollup::Column::Category.is_in(f.categories.clone()));
+    }
+    if !f.countries.is_empty() {
+        c = c.add(stats_rollup::Column::Country.is_in(f.countries.clone()));
+    }
+    c
+}
+
+/// The same for the visitors rollup.
+pub fn visitor_condition(f: &EventFilter) -> sea_orm::Condition {
+    let mut c = sea_orm::Condition::all();
+    if !f.categories.is_empty() {
+        c = c.add(visitor_rollup::Column::Category.is_in(f.categories.clone()));
+    }
+    if !f.countries.is_empty() {
+        c = c.add(visitor_rollup::Column::Country.is_in(f.countries.clone()));
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_start_on_monday() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(week_of(d("2026-11-26")), d("2026-11-23"));
+        assert_eq!(week_of(d("2026-11-23")), d("2026-11-23"));
+        assert_eq!(week_of(d("2026-11-22")), d("2026-11-16"));
+        assert_eq!(week_of(d("2027-01-01")), d("2026-12-28"));
+    }
+
+    #[test]
+    fn only_category_and_country_filters_use_the_rollups() {
+        let mut f = EventFilter {
+            categories: vec!["sports".into()],
+            countries: vec!["KR".into()],
+            ..EventFilter::default()
+        };
+        assert!(applies(&f));
+        f.rank_min = Some(10);
+        assert!(!applies(&f));
+    }
+}
