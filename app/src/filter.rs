@@ -191,6 +191,20 @@ fn parse_f64(param: &str, value: &str) -> Result<f64, FilterError> {
 }
 
 impl EventFilter {
+    /// Whether the filter asks for nothing but categories, countries and a box: the
+    /// conditions that stored counts (map cells, dashboard rollups) can be kept by.
+    pub fn only_kind_and_place(&self) -> bool {
+        self.q.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+            && self.rank_min.is_none()
+            && self.rank_max.is_none()
+            && self.local_rank_min.is_none()
+            && self.local_rank_max.is_none()
+            && self.attendance_min.is_none()
+            && self.near.is_none()
+    }
+
     /// Parses URL query pairs. Unknown parameters are refused, so that a typo is reported
     /// instead of silently ignored; `extra` names parameters the caller handles itself.
     pub fn from_pairs(pairs: &[(String, String)], extra: &[&str]) -> Result<Self, FilterError> {

@@ -128,16 +128,8 @@ async fn count_live(
 /// Whether a filter can use the stored cells: nothing but categories and a box that does
 /// not cross the antimeridian.
 fn cells_apply(f: &EventFilter) -> bool {
-    f.q.is_none()
+    f.only_kind_and_place()
         && f.countries.is_empty()
-        && f.from.is_none()
-        && f.to.is_none()
-        && f.rank_min.is_none()
-        && f.rank_max.is_none()
-        && f.local_rank_min.is_none()
-        && f.local_rank_max.is_none()
-        && f.attendance_min.is_none()
-        && f.near.is_none()
         && f.bbox.as_ref().is_none_or(|b| b.min_lon <= b.max_lon)
 }
 

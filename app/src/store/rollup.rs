@@ -36,16 +36,7 @@ pub async fn spans<C: ConnectionTrait>(db: &C) -> Result<Option<(i64, i64)>, DbE
 
 /// Whether the rollups can answer this filter: nothing but categories and countries.
 pub fn applies(f: &EventFilter) -> bool {
-    f.q.is_none()
-        && f.from.is_none()
-        && f.to.is_none()
-        && f.rank_min.is_none()
-        && f.rank_max.is_none()
-        && f.local_rank_min.is_none()
-        && f.local_rank_max.is_none()
-        && f.attendance_min.is_none()
-        && f.bbox.is_none()
-        && f.near.is_none()
+    f.only_kind_and_place() && f.bbox.is_none()
 }
 
 /// Whether the rollups match the events now.

@@ -347,43 +347,19 @@ pub async fn rank_attendance(
                 .collect::<Result<Vec<_>, _>>()?;
             let mut points: Vec<RankPoint> = Vec::with_capacity(ids.len());
             for chunk in ids.chunks(500) {
-                let rows: Vec<(String, String, String, i32, i64)> = event::Entity::find()
-                    .select_only()
-                    .columns([
-                        event::Column::Id,
-                        event::Column::Title,
-                        event::Column::Category,
-                    ])
-                    .column(event::Column::Rank)
-                    .column(event::Column::Attendance)
-                    .filter(event::Column::Id.is_in(chunk.to_vec()))
-                    .into_tuple()
-                    .all(db)
-                    .await?;
-                points.extend(
-                    rows.into_iter()
-                        .map(|(id, title, category, rank, attendance)| RankPoint {
-                            id,
-                            title,
-                            category,
-                            rank,
-                            attendance,
-                        }),
-                );
+                points.extend(rank_points(
+                    point_columns()
+                        .filter(event::Column::Id.is_in(chunk.to_vec()))
+                        .into_tuple()
+                        .all(db)
+                        .await?,
+                ));
             }
             points.sort_by(|a, b| b.rank.cmp(&a.rank).then(a.id.cmp(&b.id)));
             return Ok(points);
         }
     }
-    let rows: Vec<(String, String, String, i32, i64)> = event::Entity::find()
-        .select_only()
-        .columns([
-            event::Column::Id,
-            event::Column::Title,
-            event::Column::Category,
-        ])
-        .column(event::Column::Rank)
-        .column(event::Column::Attendance)
+    let rows = point_columns()
         .filter(filter_condition(f)?)
         .filter(event::Column::Attendance.is_not_null())
         .order_by(event::Column::Rank, Order::Desc)
@@ -392,8 +368,24 @@ pub async fn rank_attendance(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
+    Ok(rank_points(rows))
+}
+
+/// The columns of a scatter point.
+fn point_columns() -> sea_orm::Select<event::Entity> {
+    event::Entity::find()
+        .select_only()
+        .columns([
+            event::Column::Id,
+            event::Column::Title,
+            event::Column::Category,
+        ])
+        .column(event::Column::Rank)
+        .column(event::Column::Attendance)
+}
+
+fn rank_points(rows: Vec<(String, String, String, i32, i64)>) -> Vec<RankPoint> {
+    rows.into_iter()
         .map(|(id, title, category, rank, attendance)| RankPoint {
             id,
             title,
@@ -401,7 +393,7 @@ pub async fn rank_attendance(
             rank,
             attendance,
         })
-        .collect())
+        .collect()
 }
 
 /// The cards: top events by rank and by attendance, and, of those not yet over on
