@@ -18,20 +18,18 @@ use sea_orm::{
 use std::collections::HashMap;
 
 const VALID_KEY: &str = "stats_rollup_valid";
-/// The longest event (days from start to end) and the longest impact pattern (days) among
-/// the active events, as of the last rebuild.
-const SPANS_KEY: &str = "stats_rollup_spans";
+/// The longest impact pattern (days) among the active events, as of the last rebuild.
+const LONGEST_PATTERN_KEY: &str = "stats_rollup_longest_pattern";
 
-/// The longest active event (days from its start to its end) and the longest impact
-/// pattern (days) when the rollups were last rebuilt; `None` while they are stale.
-pub async fn spans<C: ConnectionTrait>(db: &C) -> Result<Option<(i64, i64)>, DbErr> {
+/// The longest impact pattern (days) when the rollups were last rebuilt; `None` while
+/// they are stale.
+pub async fn longest_pattern<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, DbErr> {
     if !valid(db).await? {
         return Ok(None);
     }
-    Ok(get_meta(db, SPANS_KEY).await?.and_then(|v| {
-        let (a, b) = v.split_once(' ')?;
-        Some((a.parse().ok()?, b.parse().ok()?))
-    }))
+    Ok(get_meta(db, LONGEST_PATTERN_KEY)
+        .await?
+        .and_then(|v| v.parse().ok()))
 }
 
 /// Whether the rollups can answer this filter: nothing but categories and countries.
@@ -154,7 +152,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     const INSERT: usize = 500;
     let mut stats: HashMap<(String, String, String, String), Sums> = HashMap::new();
     let mut visitors: HashMap<(String, String, String), i64> = HashMap::new();
-    let (mut max_event_days, mut max_pattern_days) = (0i64, 0i64);
+    let mut longest = 0i64;
     let txn = db.begin().await?;
     event_fact::Entity::delete_many().exec(&txn).await?;
     event_fact_day::Entity::delete_many().exec(&txn).await?;
@@ -202,12 +200,11 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
                     .entry((e.category.clone(), e.country.clone(), d.date.clone()))
                     .or_default() += d.visitors;
             }
-            max_event_days = max_event_days.max((e.end_date - e.start_date).num_days());
             let dates = days
                 .iter()
                 .filter_map(|d| NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").ok());
             if let (Some(lo), Some(hi)) = (dates.clone().min(), dates.max()) {
-                max_pattern_days = max_pattern_days.max((hi - lo).num_days() + 1);
+                longest = longest.max((hi - lo).num_days() + 1);
             }
             let (fact, tail) = fact_of(e, &split, &days);
             facts.push(fact);
@@ -274,12 +271,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
             .exec(&txn)
             .await?;
     }
-    set_meta(
-        &txn,
-        SPANS_KEY,
-        &format!("{max_event_days} {max_pattern_days}"),
-    )
-    .await?;
+    set_meta(&txn, LONGEST_PATTERN_KEY, &longest.to_string()).await?;
     set_meta(&txn, VALID_KEY, "1").await?;
     txn.commit().await?;
     Ok(written)

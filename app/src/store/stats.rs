@@ -806,8 +806,8 @@ async fn facts_visitors(
 ) -> Result<Vec<(String, i64)>, QueryError> {
     let mut days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
     // Only the day columns the longest stored pattern reaches: each sum costs time per row.
-    let columns = match rollup::spans(db).await? {
-        Some((_, longest)) => (longest.max(1) as usize).min(rollup::FACT_DAYS),
+    let columns = match rollup::longest_pattern(db).await? {
+        Some(longest) => (longest.max(1) as usize).min(rollup::FACT_DAYS),
         None => rollup::FACT_DAYS,
     };
     let mut firsts = q;
