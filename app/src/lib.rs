@@ -1,6 +1,7 @@
 //! TourSherpa's Leptos application: routes, pages, server functions and shared types.
 //! Server-only modules (store, refresh pipeline, demo providers) sit behind `ssr`.
 
+pub mod admin;
 pub mod charts;
 pub mod filter;
 pub mod geo;
@@ -10,6 +11,8 @@ pub mod pages;
 pub mod server_fns;
 pub mod types;
 
+#[cfg(feature = "ssr")]
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod demo;
 #[cfg(feature = "ssr")]
@@ -83,6 +86,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:id") view=pages::event::EventPage ssr=SsrMode::Async/>
                     <Route path=path!("/countries/:code") view=pages::country::CountryPage ssr=SsrMode::Async/>
                     <Route path=path!("/places/:id") view=pages::place::PlacePage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/runs/:id") view=pages::admin::AdminRunPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

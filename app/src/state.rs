@@ -1,5 +1,9 @@
-//! What the server hands to every request: the store and the site settings.
+//! What the server hands to every request: the store, the site settings, the refresh
+//! configuration and the session rules.
 
+use crate::auth::AuthSettings;
+use crate::ingest::diff::SyncMode;
+use crate::ingest::{RefreshConfig, RefreshError};
 use crate::providers::Providers;
 use crate::types::SiteInfo;
 use sea_orm::DatabaseConnection;
@@ -10,14 +14,41 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub site: SiteInfo,
-    /// Set while a refresh runs in this process.
+    /// Set while a refresh started by this process runs.
     pub refreshing: Arc<AtomicBool>,
     /// The providers, for lookups a traveller asks for (flights from another origin).
     pub providers: Providers,
+    /// What a refresh started from here uses (its mode is chosen per start).
+    pub refresh: RefreshConfig,
+    pub auth: AuthSettings,
 }
 
 impl AppState {
     pub fn refresh_running(&self) -> bool {
         self.refreshing.load(Ordering::Relaxed)
+    }
+
+    /// Starts a refresh in the background and answers its run id; `AlreadyRunning` when
+    /// any process sharing the store runs one. `by` is recorded as who started it.
+    pub async fn start_refresh(&self, mode: SyncMode, by: &str) -> Result<i32, RefreshError> {
+        let mut config = self.refresh.clone();
+        config.mode = mode;
+        let started = crate::ingest::start(&self.db, &config, by).await?;
+        self.refreshing.store(true, Ordering::SeqCst);
+        let flag = self.refreshing.clone();
+        let run_id = started.run_id;
+        tokio::spawn(async move {
+            match started.finished.await {
+                Ok(Ok(r)) => {
+                    tracing::info!(run_id = r.run_id, status = %r.status, classes = ?r.classes, "refresh finished")
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(run_id, error = %e, "refresh stopped on a store error")
+                }
+                Err(e) => tracing::error!(run_id, error = %e, "refresh task failed"),
+            }
+            flag.store(false, Ordering::SeqCst);
+        });
+        Ok(run_id)
     }
 }

@@ -386,3 +386,126 @@ pub struct Cluster {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub category: Option<String>,
 }
+
+/// Events per diff class, as a run records them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunClasses {
+    pub unchanged: i32,
+    pub changed: i32,
+    pub moved: i32,
+    pub new: i32,
+    pub gone: i32,
+}
+
+/// Provider calls per role in one run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunCalls {
+    pub events: i32,
+    pub places: i32,
+    pub flights: i32,
+}
+
+/// One refresh run as the admin page and `GET /api/v1/runs` show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: i32,
+    /// `full` or `incremental`.
+    pub mode: String,
+    /// `running`, `succeeded`, `failed`, `cancelled` or `interrupted`.
+    pub status: String,
+    /// `fetch`, `validate`, `diff`, `commit`, `enrich` or `done`.
+    pub stage: String,
+    /// Events handled so far in the stage, of `progress_total` (0 when not counted).
+    pub progress_done: i32,
+    pub progress_total: i32,
+    pub events_provider: String,
+    pub triggered_by: Option<String>,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub classes: RunClasses,
+    pub calls: RunCalls,
+    pub calls_saved: i32,
+    /// Events whose enrichment is still owed after the run.
+    pub deferred: i32,
+    pub archived: i32,
+    /// Snapshot records set aside as invalid.
+    pub invalid: i32,
+    pub errors: Vec<String>,
+    pub cancel_requested: bool,
+}
+
+/// One event of a run's class, for the drill-down.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunEvent {
+    pub id: String,
+    pub title: String,
+    pub city: String,
+    pub country: String,
+    /// The event's state now: `active`, `gone`, `archived` or `hidden`.
+    pub state: String,
+    /// Why, for a gone event.
+    pub detail: String,
+}
+
+/// A page of a run's events in one class.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunEvents {
+    pub class: String,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+    pub items: Vec<RunEvent>,
+}
+
+/// A provider as the admin page shows it (keys are counted, never shown).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProviderInfo {
+    /// `events`, `places` or `flights`.
+    pub role: String,
+    pub name: String,
+    pub demo: bool,
+    pub configured: bool,
+    pub keys: u32,
+    /// 0: no daily budget.
+    pub daily_budget: u32,
+    /// Calls counted today (UTC) against the budget; demo providers are not counted.
+    pub calls_today: u32,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub last_success_run: Option<i32>,
+    pub last_success_at: Option<String>,
+}
+
+/// One admin action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// An event an admin hid from travellers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HiddenEvent {
+    pub id: String,
+    pub title: String,
+    pub reason: String,
+    pub hidden_by: String,
+    pub hidden_at: String,
+}
+
+/// Everything the admin page shows at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminOverview {
+    pub username: String,
+    /// The run in progress, on any process sharing the store.
+    pub running: Option<RunInfo>,
+    pub runs: Vec<RunInfo>,
+    pub providers: Vec<ProviderInfo>,
+    pub audit: Vec<AuditEntry>,
+    pub hidden: Vec<HiddenEvent>,
+}

@@ -6,6 +6,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_refresh_safety;
 mod m20261126_000003_trip_details;
 mod m20261126_000004_dashboard_rollups;
+mod m20261126_000005_admin;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_refresh_safety::Migration),
             Box::new(m20261126_000003_trip_details::Migration),
             Box::new(m20261126_000004_dashboard_rollups::Migration),
+            Box::new(m20261126_000005_admin::Migration),
         ]
     }
 }

@@ -18,6 +18,8 @@ pub struct Config {
     /// Map tile URL template; empty draws the bundled country shapes only.
     pub tile_url: String,
     pub tile_attribution: String,
+    /// Session lifetime, idle timeout, cookie and proxy rules for the admin pages.
+    pub auth: app::auth::AuthSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +170,42 @@ fn providers() -> Result<Providers, ConfigError> {
     })
 }
 
+/// `TOURSHERPA_SESSION_HOURS` (12), `TOURSHERPA_SESSION_IDLE_MINUTES` (120),
+/// `TOURSHERPA_SECURE_COOKIES` (`auto`, `always` or `never`), `TOURSHERPA_TRUST_PROXY`.
+fn auth() -> Result<app::auth::AuthSettings, ConfigError> {
+    let hours: i64 = number("TOURSHERPA_SESSION_HOURS", 12)?;
+    let idle: i64 = number("TOURSHERPA_SESSION_IDLE_MINUTES", 120)?;
+    if !(1..=24 * 30).contains(&hours) || !(1..=24 * 60).contains(&idle) {
+        return Err(ConfigError(
+            "TOURSHERPA_SESSION_HOURS must be 1 to 720 and TOURSHERPA_SESSION_IDLE_MINUTES 1 to 1440"
+                .into(),
+        ));
+    }
+    let secure_cookies = match var("TOURSHERPA_SECURE_COOKIES")
+        .as_deref()
+        .unwrap_or("auto")
+    {
+        "auto" => None,
+        "always" | "true" | "1" => Some(true),
+        "never" | "false" | "0" => Some(false),
+        other => {
+            return Err(ConfigError(format!(
+                "TOURSHERPA_SECURE_COOKIES must be `auto`, `always` or `never`, not `{other}`"
+            )))
+        }
+    };
+    let trust_proxy = matches!(
+        var("TOURSHERPA_TRUST_PROXY").as_deref(),
+        Some("1" | "true" | "yes")
+    );
+    Ok(app::auth::AuthSettings {
+        lifetime: chrono::Duration::hours(hours),
+        idle: chrono::Duration::minutes(idle),
+        secure_cookies,
+        trust_proxy,
+    })
+}
+
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         let mut flight_origins = Vec::new();
@@ -201,12 +239,14 @@ impl Config {
                 providers: providers()?,
                 flight_origins,
                 window_days,
+                demo_latency: Duration::from_millis(number("TOURSHERPA_DEMO_LATENCY_MS", 0)?),
                 ..RefreshConfig::default()
             },
             refresh_every,
             tile_url: var("TOURSHERPA_TILE_URL").unwrap_or_default(),
             tile_attribution: var("TOURSHERPA_TILE_ATTRIBUTION")
                 .unwrap_or_else(|| "&copy; OpenStreetMap contributors".into()),
+            auth: auth()?,
         })
     }
 }

@@ -2,8 +2,10 @@
 //! files) and its start-up (store, migrations, reference data, first refresh).
 
 pub mod api;
+pub mod auth;
 pub mod config;
 
+use app::ingest::diff::SyncMode;
 use app::state::AppState;
 use app::types::SiteInfo;
 use app::{shell, App};
@@ -12,7 +14,7 @@ use axum::Router;
 use config::Config;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -48,39 +50,32 @@ pub fn app_state(config: &Config, db: sea_orm::DatabaseConnection) -> AppState {
         },
         refreshing: Arc::new(AtomicBool::new(false)),
         providers: config.refresh.providers.clone(),
+        refresh: config.refresh.clone(),
+        auth: config.auth.clone(),
     }
 }
 
-/// Runs one refresh in the background unless one is already running in this process.
-pub fn spawn_refresh(state: &AppState, config: &Config) {
-    if state.refreshing.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    let state = state.clone();
-    let refresh = config.refresh.clone();
-    tokio::spawn(async move {
-        match app::ingest::refresh(&state.db, &refresh).await {
-            Ok(r) => {
-                tracing::info!(run_id = r.run_id, status = %r.status, classes = ?r.classes, "refresh finished")
-            }
-            Err(e) => tracing::warn!(error = %e, "refresh did not run"),
+/// Starts a refresh in the background unless one is running anywhere on the store.
+pub async fn spawn_refresh(state: &AppState, mode: SyncMode, by: &str) {
+    match state.start_refresh(mode, by).await {
+        Ok(run_id) => tracing::info!(run_id, by, "refresh started"),
+        Err(app::ingest::RefreshError::AlreadyRunning) => {
+            tracing::info!(by, "a refresh is already running; this one is skipped")
         }
-        state.refreshing.store(false, Ordering::SeqCst);
-    });
+        Err(e) => tracing::warn!(error = %e, "refresh did not start"),
+    }
 }
 
 /// Runs an incremental refresh every `every` (the scheduler of `serve`).
-pub fn spawn_scheduler(state: &AppState, config: &Config, every: std::time::Duration) {
+pub fn spawn_scheduler(state: &AppState, every: std::time::Duration) {
     let state = state.clone();
-    let mut config = config.clone();
-    config.refresh.mode = app::ingest::diff::SyncMode::Incremental;
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await; // the first tick is immediate: start after one period
         loop {
             ticker.tick().await;
-            spawn_refresh(&state, &config);
+            spawn_refresh(&state, SyncMode::Incremental, "scheduler").await;
         }
     });
 }
@@ -126,9 +121,18 @@ pub fn router(leptos_options: LeptosOptions, app_state: AppState) -> Router {
         app: app_state.clone(),
     };
     let context_state = app_state.clone();
+    let guard_state = app_state.clone();
     Router::new()
         .merge(api::router())
         .route("/lang/{code}", axum::routing::get(set_language))
+        .route(
+            "/admin/sign-in",
+            axum::routing::get(auth::sign_in_page).post(auth::sign_in_submit),
+        )
+        .route(
+            "/admin/sign-out",
+            axum::routing::post(auth::sign_out_submit),
+        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -142,6 +146,10 @@ pub fn router(leptos_options: LeptosOptions, app_state: AppState) -> Router {
             ServerState,
             _,
         >(move || provide_context(app_state.clone()), shell))
+        .layer(axum::middleware::from_fn_with_state(
+            guard_state,
+            auth::guard,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)

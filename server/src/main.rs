@@ -1,5 +1,6 @@
 //! `toursherpa`: the web app (`serve`, the default), one refresh (`ingest`), schema
-//! migrations (`migrate`) and synthetic data for scale tests (`generate`).
+//! migrations (`migrate`), admin accounts (`admin`) and synthetic data for scale tests
+//! (`generate`).
 
 use clap::{Parser, Subcommand};
 use leptos::prelude::get_configuration;
@@ -28,6 +29,11 @@ enum Command {
     },
     /// Bring the store's schema up to date and exit.
     Migrate,
+    /// Manage the accounts that may sign in to the admin pages.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Fill the store with synthetic events (labelled demo data) for scale tests.
     Generate {
         /// How many events to add.
@@ -37,6 +43,23 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Add an account; the password is read from standard input (prompted on a terminal).
+    Add {
+        user: String,
+        /// `admin`, or `viewer` (may sign in, may not use the admin pages).
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+    /// Set a new password (from standard input) and end the account's sessions.
+    Password { user: String },
+    /// Remove an account and end its sessions.
+    Remove { user: String },
+    /// List the accounts.
+    List,
 }
 
 #[tokio::main]
@@ -60,6 +83,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Ingest { full, json } => ingest(config, full, json).await,
         Command::Migrate => migrate(config).await,
+        Command::Admin { action } => admin(config, action).await,
         Command::Generate { events, seed } => generate(config, events, seed).await,
     };
     match result {
@@ -87,18 +111,24 @@ async fn serve(config: Config) -> Result<ExitCode, AnyError> {
     let state = server::app_state(&config, db);
     if app::ingest::enrich::store_is_empty(&state.db).await? {
         tracing::info!("empty store: running a first refresh in the background");
-        server::spawn_refresh(&state, &config);
+        server::spawn_refresh(&state, config.refresh.mode, "startup").await;
     }
     if let Some(every) = config.refresh_every {
         tracing::info!(every_secs = every.as_secs(), "refresh scheduler on");
-        server::spawn_scheduler(&state, &config, every);
+        server::spawn_scheduler(&state, every);
+    }
+    if app::auth::list_users(&state.db).await?.is_empty() {
+        tracing::info!("no admin accounts yet: `toursherpa admin add NAME` creates one (password on standard input)");
     }
     let app = server::router(leptos_options, state);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -194,7 +224,14 @@ async fn print_progress(db: sea_orm::DatabaseConnection) {
             .one(&db)
             .await;
         if let Ok(Some(run)) = run {
-            let line = format!("run {}: {}", run.id, run.stage);
+            let line = if run.progress_total > 0 {
+                format!(
+                    "run {}: {} {}/{}",
+                    run.id, run.stage, run.progress_done, run.progress_total
+                )
+            } else {
+                format!("run {}: {}", run.id, run.stage)
+            };
             if line != last {
                 eprintln!("{line}");
                 last = line;
@@ -207,5 +244,64 @@ async fn migrate(config: Config) -> Result<ExitCode, AnyError> {
     let db = app::store::connect(&config.database_url).await?;
     app::store::migrate(&db).await?;
     eprintln!("schema is up to date");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The password from standard input: prompted twice without echo on a terminal, else the
+/// first line of what was piped in.
+fn read_password() -> Result<String, AnyError> {
+    use std::io::{BufRead, IsTerminal, Read};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .take(app::auth::MAX_PASSWORD_BYTES as u64 + 2)
+        .read_line(&mut line)?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err("no password on standard input (e.g. `printf '%s\\n' \"$PASSWORD\" | toursherpa admin add NAME`)".into());
+    }
+    Ok(password.to_string())
+}
+
+async fn admin(config: Config, action: AdminAction) -> Result<ExitCode, AnyError> {
+    let db = app::store::connect(&config.database_url).await?;
+    app::store::migrate(&db).await?;
+    let audit = |action: &'static str, user: String| {
+        let db = db.clone();
+        async move { app::store::admin::audit(&db, "cli", action, &user, "", "local").await }
+    };
+    match action {
+        AdminAction::Add { user, role } => {
+            let password = read_password()?;
+            let name = app::auth::add_user(&db, &user, &password, &role).await?;
+            audit("user_add", format!("{name} ({role})")).await?;
+            eprintln!("added {role} `{name}`");
+        }
+        AdminAction::Password { user } => {
+            let password = read_password()?;
+            app::auth::set_password(&db, &user, &password).await?;
+            audit("user_password", user.clone()).await?;
+            eprintln!("password of `{user}` changed; its sessions are ended");
+        }
+        AdminAction::Remove { user } => {
+            app::auth::remove_user(&db, &user).await?;
+            audit("user_remove", user.clone()).await?;
+            eprintln!("removed `{user}`");
+        }
+        AdminAction::List => {
+            for u in app::auth::list_users(&db).await? {
+                println!("{}\t{}\t{}", u.username, u.role, u.created_at.to_rfc3339());
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

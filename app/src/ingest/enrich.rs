@@ -140,6 +140,8 @@ pub struct Outcome {
     /// Events whose enrichment is still owed (a provider failed or ran out of budget).
     pub deferred: i32,
     pub errors: Vec<String>,
+    /// The heartbeat asked to stop; what was not reached stays owed.
+    pub cancelled: bool,
 }
 
 impl Outcome {
@@ -153,7 +155,8 @@ impl Outcome {
 type Target = (String, i16, f64, f64, NaiveDate, NaiveDate, String);
 
 /// Runs every owed enrichment, oldest first. `heartbeat(done, total)` is called every few
-/// events (the caller keeps its lock alive and reports the stage).
+/// events or every second (the caller keeps its lock alive and reports progress); when it
+/// answers false the run stops there and the rest stays owed.
 pub async fn run_pending<H, F>(
     db: &DatabaseConnection,
     providers: &Providers,
@@ -162,7 +165,7 @@ pub async fn run_pending<H, F>(
 ) -> Result<Outcome, DbErr>
 where
     H: FnMut(usize, usize) -> F,
-    F: std::future::Future<Output = Result<(), DbErr>>,
+    F: std::future::Future<Output = Result<bool, DbErr>>,
 {
     let mut out = Outcome::default();
     let places_before = providers.places.calls();
@@ -181,9 +184,15 @@ where
     let mut places_stopped: Option<ProviderError> = None;
     let mut flights_stopped: Option<ProviderError> = None;
 
+    let mut last_beat = std::time::Instant::now();
     for (n, p) in pending.iter().enumerate() {
-        if n % 20 == 0 {
-            heartbeat(n, pending.len()).await?;
+        if n % 20 == 0 || last_beat.elapsed() >= std::time::Duration::from_secs(1) {
+            last_beat = std::time::Instant::now();
+            if !heartbeat(n, pending.len()).await? {
+                out.cancelled = true;
+                out.deferred += (pending.len() - n) as i32;
+                break;
+            }
         }
         let row: Option<(f64, f64, NaiveDate, NaiveDate, String)> =
             event::Entity::find_by_id(p.event_id.clone())
@@ -202,7 +211,8 @@ where
             done(db, &p.event_id).await?;
             continue;
         };
-        if state != "active" {
+        // Hidden events are still enriched, ready for when an admin shows them again.
+        if state != "active" && state != "hidden" {
             done(db, &p.event_id).await?;
             continue;
         }

@@ -28,6 +28,9 @@ pub struct RefreshConfig {
     pub mode: SyncMode,
     /// How far ahead a snapshot reaches (`PREDICTHQ_WINDOW_DAYS`).
     pub window_days: i64,
+    /// How long the demo events feed takes to answer (`TOURSHERPA_DEMO_LATENCY_MS`), to
+    /// rehearse watching and cancelling a run as slow as a real provider's.
+    pub demo_latency: std::time::Duration,
 }
 
 impl Default for RefreshConfig {
@@ -37,6 +40,7 @@ impl Default for RefreshConfig {
             flight_origins: vec!["ICN".into()],
             mode: SyncMode::Full,
             window_days: 365,
+            demo_latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -113,35 +117,104 @@ pub fn validate(e: &SnapshotEvent) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs one refresh to the end and records it. Store errors end the run as `failed`; a
-/// second refresh while one runs anywhere on the same store is refused.
+/// Runs one refresh to the end and records it (started by `cli`). Store errors end the run
+/// as `failed`; a second refresh while one runs anywhere on the same store is refused.
 pub async fn refresh(
     db: &DatabaseConnection,
     config: &RefreshConfig,
 ) -> Result<RunReport, RefreshError> {
+    let started = start(db, config, "cli").await?;
+    match started.finished.await {
+        Ok(result) => Ok(result?),
+        Err(e) => Err(RefreshError::Db(DbErr::Custom(format!(
+            "the refresh task stopped: {e}"
+        )))),
+    }
+}
+
+/// A run that has begun: its id is recorded, and the rest runs in its own task.
+pub struct StartedRun {
+    pub run_id: i32,
+    pub finished: tokio::task::JoinHandle<Result<RunReport, DbErr>>,
+}
+
+/// Takes the refresh lock, records a new run (`triggered_by` names who asked) and runs it
+/// in the background. Answers `AlreadyRunning` at once while any process runs one.
+pub async fn start(
+    db: &DatabaseConnection,
+    config: &RefreshConfig,
+    triggered_by: &str,
+) -> Result<StartedRun, RefreshError> {
     let lock = lock::RefreshLock::acquire(db)
         .await?
         .ok_or(RefreshError::AlreadyRunning)?;
-    let result = refresh_locked(db, config, &lock).await;
+    let run = match open_run(db, config, triggered_by).await {
+        Ok(run) => run,
+        Err(e) => {
+            release(db, lock).await;
+            return Err(e.into());
+        }
+    };
+    let run_id = run.id;
+    let (db, config) = (db.clone(), config.clone());
+    let finished = tokio::spawn(async move {
+        let result = run_to_end(&db, &config, &lock, run).await;
+        release(&db, lock).await;
+        result
+    });
+    Ok(StartedRun { run_id, finished })
+}
+
+async fn release(db: &DatabaseConnection, lock: lock::RefreshLock) {
     if let Err(e) = lock.release(db).await {
         tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
     }
-    Ok(result?)
 }
 
-async fn refresh_locked(
+/// Asks the running refresh to stop at its next check (it may run in another process).
+/// False when no run with this id is running.
+pub async fn request_cancel(db: &DatabaseConnection, run_id: i32) -> Result<bool, DbErr> {
+    let r = refresh_run::Entity::update_many()
+        .col_expr(refresh_run::Column::CancelRequested, Expr::value(true))
+        .filter(refresh_run::Column::Id.eq(run_id))
+        .filter(refresh_run::Column::Status.eq("running"))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected > 0)
+}
+
+async fn cancel_requested(db: &DatabaseConnection, run_id: i32) -> Result<bool, DbErr> {
+    Ok(refresh_run::Entity::find_by_id(run_id)
+        .select_only()
+        .column(refresh_run::Column::CancelRequested)
+        .into_tuple::<bool>()
+        .one(db)
+        .await?
+        .unwrap_or(false))
+}
+
+/// Resolves once a cancel is requested for the run (polled; store errors are retried).
+async fn until_cancelled(db: &DatabaseConnection, run_id: i32) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if cancel_requested(db, run_id).await.unwrap_or(false) {
+            return;
+        }
+    }
+}
+
+async fn open_run(
     db: &DatabaseConnection,
     config: &RefreshConfig,
-    lock: &lock::RefreshLock,
-) -> Result<RunReport, DbErr> {
+    triggered_by: &str,
+) -> Result<refresh_run::Model, DbErr> {
     // We hold the lock: any run still marked running was stopped without finishing.
     refresh_run::Entity::update_many()
         .col_expr(refresh_run::Column::Status, Expr::value("interrupted"))
         .filter(refresh_run::Column::Status.eq("running"))
         .exec(db)
         .await?;
-    let started = Utc::now();
-    let run = refresh_run::ActiveModel {
+    refresh_run::ActiveModel {
         mode: Set(match config.mode {
             SyncMode::Full => "full",
             SyncMode::Incremental => "incremental",
@@ -150,7 +223,7 @@ async fn refresh_locked(
         status: Set("running".into()),
         stage: Set("fetch".into()),
         events_provider: Set(config.providers.events.name().into()),
-        started_at: Set(started),
+        started_at: Set(Utc::now()),
         finished_at: Set(None),
         unchanged: Set(0),
         changed: Set(0),
@@ -166,10 +239,23 @@ async fn refresh_locked(
         deferred: Set(0),
         errors: Set("[]".into()),
         feed_generation: Set(None),
+        progress_done: Set(0),
+        progress_total: Set(0),
+        cancel_requested: Set(false),
+        triggered_by: Set(Some(triggered_by.chars().take(100).collect())),
         ..Default::default()
     }
     .insert(db)
-    .await?;
+    .await
+}
+
+async fn run_to_end(
+    db: &DatabaseConnection,
+    config: &RefreshConfig,
+    lock: &lock::RefreshLock,
+    run: refresh_run::Model,
+) -> Result<RunReport, DbErr> {
+    let started = run.started_at;
     let run_id = run.id;
     let mut report = RunReport {
         run_id,
@@ -198,6 +284,7 @@ async fn refresh_locked(
     }
     report.status = match &outcome {
         Ok(()) => "succeeded".into(),
+        Err(StageError::Cancelled) => "cancelled".into(),
         Err(e) => {
             tracing::error!(run_id, error = %e, "refresh failed");
             report.errors.push(e.to_string());
@@ -222,11 +309,74 @@ async fn refresh_locked(
     done.deferred = Set(report.deferred);
     done.errors = Set(serde_json::to_string(&report.errors).unwrap_or_else(|_| "[]".into()));
     done.update(db).await?;
+    record_provider_status(db, config, &report).await?;
     Ok(report)
 }
 
+/// Keeps each provider's last error and the last run in which it was called without one.
+async fn record_provider_status(
+    db: &DatabaseConnection,
+    config: &RefreshConfig,
+    report: &RunReport,
+) -> Result<(), DbErr> {
+    use crate::store::entities::provider_status;
+    let now = Utc::now();
+    let p = &config.providers;
+    for (role, name, calls) in [
+        ("events", p.events.name(), report.calls.events),
+        ("places", p.places.name(), report.calls.places),
+        ("flights", p.flights.name(), report.calls.flights),
+    ] {
+        let key = format!("{role}:{name}");
+        let prefix = format!("{name}:");
+        let error = report.errors.iter().find(|e| e.starts_with(&prefix));
+        let existing = provider_status::Entity::find_by_id(key.clone())
+            .one(db)
+            .await?;
+        let mut row = match existing {
+            Some(m) => provider_status::ActiveModel::from(m),
+            None => provider_status::ActiveModel {
+                provider: Set(key.clone()),
+                last_error: Set(None),
+                last_error_at: Set(None),
+                last_success_run: Set(None),
+                last_success_at: Set(None),
+            },
+        };
+        match error {
+            Some(e) => {
+                row.last_error = Set(Some(e.chars().take(1000).collect()));
+                row.last_error_at = Set(Some(now));
+            }
+            None if calls > 0 => {
+                row.last_success_run = Set(Some(report.run_id));
+                row.last_success_at = Set(Some(now));
+            }
+            None => {}
+        }
+        provider_status::Entity::insert(row)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(provider_status::Column::Provider)
+                    .update_columns([
+                        provider_status::Column::LastError,
+                        provider_status::Column::LastErrorAt,
+                        provider_status::Column::LastSuccessRun,
+                        provider_status::Column::LastSuccessAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Calls made to a provider on one UTC day, from the store.
-pub async fn usage(db: &DatabaseConnection, provider: &str, day: NaiveDate) -> Result<u32, DbErr> {
+pub async fn usage<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    provider: &str,
+    day: NaiveDate,
+) -> Result<u32, DbErr> {
     Ok(
         provider_usage::Entity::find_by_id((provider.to_string(), day))
             .one(db)
@@ -266,9 +416,21 @@ async fn add_usage(
     Ok(())
 }
 
-async fn set_stage(db: &DatabaseConnection, run_id: i32, stage: &str) -> Result<(), DbErr> {
+/// Reports the stage and how many of its events are done, for whoever watches the run.
+async fn set_stage(
+    db: &DatabaseConnection,
+    run_id: i32,
+    stage: &str,
+    done: usize,
+    total: usize,
+) -> Result<(), DbErr> {
     refresh_run::Entity::update_many()
         .col_expr(refresh_run::Column::Stage, Expr::value(stage))
+        .col_expr(refresh_run::Column::ProgressDone, Expr::value(done as i32))
+        .col_expr(
+            refresh_run::Column::ProgressTotal,
+            Expr::value(total as i32),
+        )
         .filter(refresh_run::Column::Id.eq(run_id))
         .exec(db)
         .await?;
@@ -282,6 +444,8 @@ enum StageError {
     Db(#[from] DbErr),
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    #[error("cancelled by an admin")]
+    Cancelled,
 }
 
 /// When the last successful run of this events provider started (for incremental syncs).
@@ -313,6 +477,12 @@ async fn stages(
     let mut invalid: Vec<(String, String)> = Vec::new();
     let (snapshot, generation, diff_mode) = match events_client {
         EventsClient::Demo => {
+            if !config.demo_latency.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(config.demo_latency) => {}
+                    () = until_cancelled(db, run_id) => return Err(StageError::Cancelled),
+                }
+            }
             let generation: u32 = get_meta(db, DEMO_GENERATION_KEY)
                 .await?
                 .and_then(|v| v.parse().ok())
@@ -336,9 +506,13 @@ async fn stages(
                 updated_since: since,
             };
             let before = phq.caller.calls();
-            let fetched = phq.fetch(&query).await;
+            // A cancel stops a long paged fetch at once: nothing has been written yet.
+            let fetched = tokio::select! {
+                fetched = phq.fetch(&query) => Some(fetched),
+                () = until_cancelled(db, run_id) => None,
+            };
             report.calls.events += (phq.caller.calls() - before) as i32;
-            let fetched = fetched?;
+            let fetched = fetched.ok_or(StageError::Cancelled)??;
             for day in &fetched.capped_days {
                 report
                     .errors
@@ -356,7 +530,7 @@ async fn stages(
     lock.heartbeat(db).await?;
 
     // 2. Validate: bad records are set aside with their reason, never stop the run.
-    set_stage(db, run_id, "validate").await?;
+    set_stage(db, run_id, "validate", 0, snapshot.len()).await?;
     let mut valid = Vec::with_capacity(snapshot.len());
     for e in snapshot {
         match validate(&e) {
@@ -367,7 +541,7 @@ async fn stages(
     report.invalid = invalid.len() as i32;
 
     // 3. Diff against the stored state of this provider's events.
-    set_stage(db, run_id, "diff").await?;
+    set_stage(db, run_id, "diff", valid.len(), valid.len()).await?;
     let stored = load_stored(db, provider_name).await?;
     let diff = diff::diff(&stored, &valid, diff_mode, today);
     report.classes = ClassCounts {
@@ -404,7 +578,16 @@ async fn stages(
 
     // 4. Commit the events and the enrichment they need in one transaction: readers see
     //    the old state or the new one, and a crash after it leaves the owed work recorded.
-    set_stage(db, run_id, "commit").await?;
+    // The last moment to stop with nothing written.
+    if cancel_requested(db, run_id).await? {
+        return Err(StageError::Cancelled);
+    }
+    let writes = diff
+        .decisions
+        .iter()
+        .filter(|d| d.class != Class::Unchanged)
+        .count();
+    set_stage(db, run_id, "commit", 0, writes).await?;
     let now = Utc::now();
     let txn = db.begin().await?;
     for (provider_id, reason) in &invalid {
@@ -474,6 +657,8 @@ async fn stages(
             .exec(&txn)
             .await?;
     }
+    // A refresh rewrites an event with the provider's state; an admin's hiding stands.
+    crate::store::moderation::reapply(&txn).await?;
     enrich::record_plan(&txn, &enrich::plan(&diff, &valid), run_id).await?;
     let events_changed =
         !diff.archived.is_empty() || diff.decisions.iter().any(|d| d.class != Class::Unchanged);
@@ -496,14 +681,30 @@ async fn stages(
     crate::store::rollup::rebuild_if_stale(db).await?;
 
     // 5. Enrich: what this run owes and whatever earlier runs left.
-    set_stage(db, run_id, "enrich").await?;
+    set_stage(db, run_id, "enrich", 0, 0).await?;
+    let places_before = config.providers.places.calls();
+    let flights_before = config.providers.flights.calls();
     let outcome = enrich::run_pending(
         db,
         &config.providers,
         &config.flight_origins,
         |done, total| async move {
             lock.heartbeat(db).await?;
-            set_stage(db, run_id, &format!("enrich {done}/{total}")).await
+            set_stage(db, run_id, "enrich", done, total).await?;
+            // Calls so far, for whoever watches the run.
+            refresh_run::Entity::update_many()
+                .col_expr(
+                    refresh_run::Column::CallsPlaces,
+                    Expr::value((config.providers.places.calls() - places_before) as i32),
+                )
+                .col_expr(
+                    refresh_run::Column::CallsFlights,
+                    Expr::value((config.providers.flights.calls() - flights_before) as i32),
+                )
+                .filter(refresh_run::Column::Id.eq(run_id))
+                .exec(db)
+                .await?;
+            Ok(!cancel_requested(db, run_id).await?)
         },
     )
     .await?;
@@ -519,6 +720,9 @@ async fn stages(
             .count()) as i32;
     let full_cost = active * enrich::full_calls_per_event(config.flight_origins.len());
     report.calls_saved = (full_cost - outcome.places_calls - outcome.flights_calls).max(0);
+    if outcome.cancelled {
+        return Err(StageError::Cancelled);
+    }
     Ok(())
 }
 

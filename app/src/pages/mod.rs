@@ -1,5 +1,6 @@
 //! The pages: home (map and list), event, and not found.
 
+pub mod admin;
 pub mod country;
 pub mod dashboard;
 pub mod event;

@@ -160,6 +160,28 @@ impl Providers {
         out
     }
 
+    /// Each role with its provider's name and, for a real provider, its caller.
+    pub fn roles(&self) -> [(&'static str, &'static str, Option<&policy::Caller>); 3] {
+        let events = match &self.events {
+            EventsClient::PredictHq(p) => Some(&p.caller),
+            EventsClient::Demo => None,
+        };
+        let places = match &self.places {
+            PlacesClient::Google(g) => Some(&g.caller),
+            PlacesClient::Overpass(o) => Some(&o.caller),
+            PlacesClient::Demo(_) => None,
+        };
+        let flights = match &self.flights {
+            FlightsClient::Duffel(d) => Some(&d.caller),
+            FlightsClient::Demo(_) => None,
+        };
+        [
+            ("events", self.events.name(), events),
+            ("places", self.places.name(), places),
+            ("flights", self.flights.name(), flights),
+        ]
+    }
+
     /// True while any role is served by a demo provider.
     pub fn any_demo(&self) -> bool {
         matches!(self.events, EventsClient::Demo) || self.places.is_demo() || self.flights.is_demo()

@@ -138,6 +138,11 @@ impl Caller {
         &self.http
     }
 
+    /// Calls allowed per UTC day; 0 means no budget.
+    pub fn daily_budget(&self) -> u32 {
+        self.config.daily_budget
+    }
+
     pub fn key_count(&self) -> usize {
         self.keys.len()
     }

@@ -255,6 +255,13 @@ pub mod refresh_run {
         /// JSON array of error messages.
         pub errors: String,
         pub feed_generation: Option<i32>,
+        /// Events handled so far in the current stage, of `progress_total`.
+        pub progress_done: i32,
+        pub progress_total: i32,
+        /// Set by an admin (from any process); the run stops at its next check.
+        pub cancel_requested: bool,
+        /// Who started the run: an admin's name, `scheduler`, `cli` or `startup`.
+        pub triggered_by: Option<String>,
     }
     no_relations!();
 }
@@ -458,6 +465,113 @@ pub mod event_fact_day {
         #[sea_orm(primary_key, auto_increment = false)]
         pub day: Date,
         pub visitors: i64,
+    }
+    no_relations!();
+}
+
+pub mod admin_user {
+    use sea_orm::entity::prelude::*;
+
+    /// An account that can sign in. `role` is `admin` or `viewer` (signed in, no admin rights).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "admin_users")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        #[sea_orm(unique)]
+        pub username: String,
+        /// PHC string of an Argon2id hash.
+        pub password_hash: String,
+        pub role: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod session {
+    use sea_orm::entity::prelude::*;
+
+    /// A signed-in session, found by the SHA-256 of its cookie token (the token itself is
+    /// never stored).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub user_id: i32,
+        pub created_at: DateTimeUtc,
+        pub last_seen_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub address: String,
+    }
+    no_relations!();
+}
+
+pub mod sign_in_throttle {
+    use sea_orm::entity::prelude::*;
+
+    /// Failed sign-ins counted per `user:NAME` or `addr:ADDRESS` within a window.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sign_in_throttle")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub failures: i32,
+        pub window_start: DateTimeUtc,
+        pub locked_until: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod audit_log {
+    use sea_orm::entity::prelude::*;
+
+    /// One admin action: who, what, on what, when and from where.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub at: DateTimeUtc,
+        pub actor: String,
+        pub action: String,
+        pub target: String,
+        pub detail: String,
+        pub address: String,
+    }
+    no_relations!();
+}
+
+pub mod event_moderation {
+    use sea_orm::entity::prelude::*;
+
+    /// An event an admin hid from travellers. While a row exists the event's state is kept
+    /// `hidden` (a refresh re-applies it in the transaction that rewrites the event).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_moderation")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        pub reason: String,
+        pub hidden_by: String,
+        pub hidden_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod provider_status {
+    use sea_orm::entity::prelude::*;
+
+    /// A provider's last error and the last run in which it answered without one.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "provider_status")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub provider: String,
+        pub last_error: Option<String>,
+        pub last_error_at: Option<DateTimeUtc>,
+        pub last_success_run: Option<i32>,
+        pub last_success_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }

@@ -14,6 +14,8 @@ use sea_orm::{
 
 /// Travellers only see events in this state.
 pub const ACTIVE: &str = "active";
+/// The state of an event an admin hid from travellers.
+pub const HIDDEN: &str = "hidden";
 
 /// Why a query could not be answered: the caller's input, or the store.
 #[derive(Debug, thiserror::Error)]
@@ -301,12 +303,36 @@ pub async fn list_events(
     })
 }
 
-/// One event with everything the store keeps about it, whatever its state.
+/// One event with everything the store keeps about it, whatever its state, except an event
+/// an admin hid: travellers find no such event.
 pub async fn event_detail(db: &DatabaseConnection, id: &str) -> Result<Option<EventDetail>, DbErr> {
-    match event::Entity::find_by_id(id.to_string()).one(db).await? {
+    match visible_event(db, id).await? {
         Some(m) => Ok(Some(detail_of(db, &m).await?)),
         None => Ok(None),
     }
+}
+
+/// An event row as travellers may see it: none while an admin hides it (also when the
+/// provider has since ended it, so its page does not come back as "cancelled").
+pub async fn visible_event<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<event::Model>, DbErr> {
+    let Some(m) = event::Entity::find_by_id(id.to_string()).one(db).await? else {
+        return Ok(None);
+    };
+    if m.state == HIDDEN {
+        return Ok(None);
+    }
+    if m.state != ACTIVE
+        && super::entities::event_moderation::Entity::find_by_id(id.to_string())
+            .one(db)
+            .await?
+            .is_some()
+    {
+        return Ok(None);
+    }
+    Ok(Some(m))
 }
 
 /// The detail of a stored event row (reads its country's names).

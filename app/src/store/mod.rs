@@ -1,9 +1,11 @@
 //! The store: one sea-orm connection that works the same on SQLite and PostgreSQL,
 //! the queries that pages and the JSON API share, and the bundled reference data.
 
+pub mod admin;
 pub mod cells;
 pub mod entities;
 pub mod events;
+pub mod moderation;
 pub mod pages;
 pub mod reference;
 pub mod rollup;

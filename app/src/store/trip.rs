@@ -2,7 +2,7 @@
 //! Each part carries its own freshness and demo flag; a part with nothing in it is empty,
 //! never an error, so one missing provider does not take the page down.
 
-use super::entities::{event, refresh_run};
+use super::entities::refresh_run;
 use super::events::{
     detail_of, event_airports, flight_offers, outbound_window, places_near, return_window,
     DINING_RADIUS_KM, LODGING_RADIUS_KM,
@@ -37,7 +37,7 @@ pub async fn trip_bundle(
     origin: &str,
     adults: u32,
 ) -> Result<Option<TripBundle>, DbErr> {
-    let Some(m) = event::Entity::find_by_id(id.to_string()).one(db).await? else {
+    let Some(m) = super::events::visible_event(db, id).await? else {
         return Ok(None);
     };
     let detail = detail_of(db, &m).await?;

@@ -11,6 +11,12 @@ pub enum ApiError {
     BadRequest(String, String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{1}")]
+    Conflict(String, String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("too many sign-in attempts; try again in {} minutes", .0.div_ceil(60))]
+    Throttled(u64),
     #[error("the store is busy; try again shortly")]
     Unavailable,
     #[error("internal error")]
@@ -50,6 +56,9 @@ impl IntoResponse for ApiError {
         let (status, code) = match &self {
             ApiError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, code.as_str()),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(code, _) => (StatusCode::CONFLICT, code.as_str()),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "API request failed");
@@ -57,6 +66,11 @@ impl IntoResponse for ApiError {
             }
         };
         let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        if let ApiError::Throttled(secs) = self {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (secs).into());
+        }
+        resp
     }
 }

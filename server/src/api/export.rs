@@ -4,11 +4,9 @@
 use super::{check_id, event_filter, ApiError};
 use app::export::{export_rows, to_csv, to_ics};
 use app::state::AppState;
-use app::store::entities::event;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use sea_orm::EntityTrait;
 
 /// The site's address as the caller reached it, for absolute links in exports. Only a
 /// plain host name and port are taken from the Host header.
@@ -90,8 +88,7 @@ pub async fn one_ics(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     check_id(&id)?;
-    let m = event::Entity::find_by_id(id.clone())
-        .one(&state.db)
+    let m = app::store::events::visible_event(&state.db, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no event has the id `{id}`")))?;
     let body = to_ics(&[m], &base_url(&headers), chrono::Utc::now());

@@ -4,13 +4,15 @@ mod error;
 mod events;
 mod export;
 mod map;
+mod runs;
+mod session;
 mod stats;
 mod trip;
 
 pub use error::ApiError;
 
 use crate::ServerState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 const OPENAPI: &str = include_str!("openapi.json");
@@ -25,8 +27,19 @@ pub fn router() -> Router<ServerState> {
         .route("/api/v1/events/{id}/calendar.ics", get(export::one_ics))
         .route("/api/v1/map/clusters", get(map::clusters))
         .route("/api/v1/stats/{name}", get(stats::get))
+        .route("/api/v1/runs", get(runs::list).post(runs::start))
+        .route("/api/v1/runs/{id}", get(runs::get))
+        .route("/api/v1/runs/{id}/events", get(runs::events))
+        .route("/api/v1/runs/{id}/cancel", post(runs::cancel))
+        .route(
+            "/api/v1/session",
+            post(session::create).delete(session::delete),
+        )
         .route("/api/openapi.json", get(openapi))
-        .route("/api/v1/{*rest}", get(not_found).post(not_found))
+        .route(
+            "/api/v1/{*rest}",
+            get(not_found).post(not_found).delete(not_found),
+        )
 }
 
 async fn openapi() -> impl axum::response::IntoResponse {

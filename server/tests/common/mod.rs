@@ -120,6 +120,22 @@ impl TestApp {
         (status, json)
     }
 
+    /// A GET with a bearer token, answered as JSON.
+    pub async fn get_json_as(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request failed");
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}"));
+        (status, json)
+    }
+
     pub async fn refresh(&self) -> RunReport {
         app::ingest::refresh(&self.db, &self.config.refresh)
             .await
@@ -134,13 +150,24 @@ pub fn test_config(database_url: &str) -> Config {
         refresh_every: None,
         tile_url: String::new(),
         tile_attribution: String::new(),
+        auth: app::auth::AuthSettings::default(),
     }
 }
 
 /// Starts the app on a random port over a fresh store; `refreshed` runs one demo refresh first.
 pub async fn spawn_app(backend: Backend, refreshed: bool) -> TestApp {
+    spawn_app_with(backend, refreshed, |_| {}).await
+}
+
+/// [`spawn_app`] with the configuration adjusted first (providers, session rules).
+pub async fn spawn_app_with(
+    backend: Backend,
+    refreshed: bool,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let test_db = test_db(backend).await;
-    let config = test_config(&test_db.url);
+    let mut config = test_config(&test_db.url);
+    adjust(&mut config);
     let db = server::open_store(&config).await.expect("store opens");
     let state = server::app_state(&config, db.clone());
     let options = LeptosOptions::builder()
@@ -151,9 +178,12 @@ pub async fn spawn_app(backend: Backend, refreshed: bool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service())
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     let app = TestApp {
         address,
