@@ -152,22 +152,12 @@ pub async fn hide_event(event_id: String, reason: String) -> Result<String, Serv
     if event_id.is_empty() || event_id.len() > 200 {
         return Err(refused(400, "give the id of an event"));
     }
-    let title = match moderation::hide(&a.state.db, &event_id, &reason, &a.name).await {
+    let title = match moderation::hide(&a.state.db, &event_id, &reason, &a.name, &a.address).await {
         Ok(t) => t,
         Err(ModerationError::Db(e)) => return Err(internal(e)),
         Err(e @ ModerationError::NoSuchEvent(_)) => return Err(refused(404, e.to_string())),
         Err(e) => return Err(refused(400, e.to_string())),
     };
-    crate::store::admin::audit(
-        &a.state.db,
-        &a.name,
-        "event_hide",
-        &event_id,
-        reason.trim(),
-        &a.address,
-    )
-    .await
-    .map_err(internal)?;
     rebuild_in_background(&a.state);
     Ok(title)
 }
@@ -177,21 +167,11 @@ pub async fn hide_event(event_id: String, reason: String) -> Result<String, Serv
 pub async fn show_event(event_id: String) -> Result<String, ServerFnError> {
     use crate::store::moderation::{self, ModerationError};
     let a = admin()?;
-    let title = match moderation::show(&a.state.db, &event_id).await {
+    let title = match moderation::show(&a.state.db, &event_id, &a.name, &a.address).await {
         Ok(t) => t,
         Err(ModerationError::Db(e)) => return Err(internal(e)),
         Err(e) => return Err(refused(404, e.to_string())),
     };
-    crate::store::admin::audit(
-        &a.state.db,
-        &a.name,
-        "event_show",
-        &event_id,
-        "",
-        &a.address,
-    )
-    .await
-    .map_err(internal)?;
     rebuild_in_background(&a.state);
     Ok(title)
 }

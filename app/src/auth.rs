@@ -4,10 +4,15 @@
 //! - A session is 32 random bytes handed to the browser in a cookie; the store keeps only
 //!   their SHA-256, so reading the store signs no one in. Sessions end after a fixed
 //!   lifetime, after a spell of inactivity, or at sign-out.
-//! - Sign-in attempts are counted per account name and per address *before* the password is
-//!   checked, so parallel guesses cannot slip past the limit; a locked key refuses even the
-//!   right password until the lock ends. Unknown names are counted and hashed like known
-//!   ones, so neither the answer nor its timing tells whether an account exists.
+//! - Sign-in attempts are counted *before* the password is checked, so parallel guesses
+//!   cannot slip past a limit, under three keys: the account from one address (a few
+//!   guesses), the address (guessing many names), and the account from anywhere (a
+//!   distributed guess; its limit is high, so one stranger cannot lock an admin out). A
+//!   locked key refuses even the right password until the lock ends. Unknown names are
+//!   counted and hashed like known ones, so neither the answer nor its timing tells
+//!   whether an account exists.
+//! - At most [`HASHING_AT_ONCE`] password checks run at a time (each takes about 19 MiB),
+//!   so a flood of sign-ins cannot exhaust memory.
 
 use crate::store::entities::{admin_user, session, sign_in_throttle};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -24,10 +29,16 @@ use std::sync::OnceLock;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "ts_session";
-/// Failed attempts per account name within [`THROTTLE_WINDOW_MINUTES`] before it locks.
+/// Attempts at one account from one address within [`THROTTLE_WINDOW_MINUTES`] before that
+/// pair locks.
 pub const ACCOUNT_ATTEMPTS: i32 = 5;
-/// Failed attempts per address within the window before it locks.
+/// Attempts from one address (at any accounts) within the window before the address locks.
 pub const ADDRESS_ATTEMPTS: i32 = 20;
+/// Attempts at one account from all addresses within the window before the account locks.
+pub const ACCOUNT_ATTEMPTS_EVERYWHERE: i32 = 50;
+/// Password checks allowed to run at once; more wait up to [`HASHING_WAIT_SECS`].
+pub const HASHING_AT_ONCE: usize = 4;
+pub const HASHING_WAIT_SECS: u64 = 10;
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
 pub const LOCK_MINUTES: i64 = 15;
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -115,6 +126,8 @@ pub enum SignInError {
     Refused,
     #[error("too many sign-in attempts; try again in {} minutes", retry_after_secs.div_ceil(60))]
     Throttled { retry_after_secs: u64 },
+    #[error("the server is busy checking other sign-ins; try again shortly")]
+    Busy,
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -168,10 +181,22 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password, never valid").unwrap_or_default())
 }
 
-async fn verify_blocking(stored: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&stored, &password))
+/// Checks a password on a blocking thread, at most [`HASHING_AT_ONCE`] at a time; `None`
+/// when no turn came within [`HASHING_WAIT_SECS`].
+async fn verify_blocking(stored: String, password: String) -> Option<bool> {
+    static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+    let turn = tokio::time::timeout(
+        std::time::Duration::from_secs(HASHING_WAIT_SECS),
+        TURNS.acquire(),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&stored, &password))
         .await
-        .unwrap_or(false)
+        .unwrap_or(false);
+    drop(turn);
+    Some(ok)
 }
 
 pub async fn add_user(
@@ -363,12 +388,15 @@ pub async fn sign_in(
     let now = Utc::now();
     // A name that is not even well formed is counted under one key of its own.
     let name = normalize_username(username).unwrap_or_else(|_| "(malformed)".into());
+    let address: String = address.chars().take(64).collect();
+    let pair_key = format!("user:{name}@{address}");
     let account_key = format!("user:{name}");
     let address_key = format!("addr:{address}");
     let mut locked = None;
     for (key, limit) in [
-        (&account_key, ACCOUNT_ATTEMPTS),
+        (&pair_key, ACCOUNT_ATTEMPTS),
         (&address_key, ADDRESS_ATTEMPTS),
+        (&account_key, ACCOUNT_ATTEMPTS_EVERYWHERE),
     ] {
         if let Some(secs) = count_attempt(db, key, limit, now).await? {
             locked = Some(locked.map_or(secs, |l: u64| l.max(secs)));
@@ -388,12 +416,14 @@ pub async fn sign_in(
     let stored = user
         .as_ref()
         .map_or_else(|| decoy_hash().to_string(), |u| u.password_hash.clone());
-    let matches = verify_blocking(stored, password).await;
+    let matches = verify_blocking(stored, password)
+        .await
+        .ok_or(SignInError::Busy)?;
     let Some(user) = user.filter(|_| matches) else {
         return Err(SignInError::Refused);
     };
-    // The right password clears the account's count and takes this attempt off the address's.
-    sign_in_throttle::Entity::delete_by_id(account_key)
+    // The right password clears the pair's count and takes this attempt off the others.
+    sign_in_throttle::Entity::delete_by_id(pair_key)
         .exec(db)
         .await?;
     {
@@ -403,11 +433,12 @@ pub async fn sign_in(
                 sign_in_throttle::Column::Failures,
                 Expr::col(sign_in_throttle::Column::Failures).sub(1),
             )
-            .filter(sign_in_throttle::Column::Key.eq(address_key))
+            .filter(sign_in_throttle::Column::Key.is_in([address_key, account_key]))
             .filter(sign_in_throttle::Column::Failures.gt(0))
             .exec(db)
             .await?;
     }
+    prune(db, now).await?;
     let token = new_token();
     let token_hash = sha256_hex(&token);
     let expires_at = now + settings.lifetime;
@@ -431,6 +462,26 @@ pub async fn sign_in(
             expires_at,
         },
     ))
+}
+
+/// Forgets sessions past their lifetime and throttle counts a day old (their keys are
+/// chosen by whoever tries to sign in, so they must not pile up).
+async fn prune(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<(), DbErr> {
+    session::Entity::delete_many()
+        .filter(session::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
+    let day_ago = now - Duration::days(1);
+    sign_in_throttle::Entity::delete_many()
+        .filter(sign_in_throttle::Column::WindowStart.lt(day_ago))
+        .filter(
+            sea_orm::Condition::any()
+                .add(sign_in_throttle::Column::LockedUntil.is_null())
+                .add(sign_in_throttle::Column::LockedUntil.lt(now)),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// The account a session token belongs to, while the session lives. An expired or idle

@@ -29,21 +29,42 @@ pub fn is_protected(path: &str) -> bool {
     admin_page || path.starts_with("/api/admin/") || path.starts_with("/api/v1/runs")
 }
 
+/// The path as a browser or router would resolve it: `%2e` decoded, `.` and `..` segments
+/// applied, empty segments dropped. The guard checks this as well as the raw path, so
+/// `/x/../admin` cannot reach an admin page around it.
+pub fn normalized(path: &str) -> String {
+    let decoded = path.replace("%2e", ".").replace("%2E", ".");
+    let mut out: Vec<&str> = Vec::new();
+    for seg in decoded.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
 fn is_html_path(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
+/// The client's address: the peer, or behind a trusted proxy the last `X-Forwarded-For`
+/// hop (the one the proxy appended; those before it are whatever the client sent).
 pub fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
     if state.auth.trust_proxy {
-        if let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+        if let Some(last) = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .next_back()
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty() && v.len() <= 64)
         {
-            return first.to_string();
+            return last.to_string();
         }
     }
     peer.map_or_else(|| "unknown".into(), |p| p.ip().to_string())
@@ -113,12 +134,20 @@ fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// Whether the request came over HTTPS, as the proxy in front says (`X-Forwarded-Proto`
+/// or `Forwarded: proto=https`) or the browser's `Origin` shows.
 fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.auth.secure_cookies.unwrap_or_else(|| {
-        headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        };
+        header("x-forwarded-proto") == "https"
+            || header("forwarded").contains("proto=https")
+            || header("origin").starts_with("https://")
     })
 }
 
@@ -161,7 +190,12 @@ fn refusal(path: &str, status: StatusCode, code: &str, message: &str) -> Respons
 
 /// Guards admin paths and refuses cross-site state changes made with the session cookie.
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
+    let raw = req.uri().path();
+    let path = if is_protected(raw) {
+        raw.to_string()
+    } else {
+        normalized(raw)
+    };
     let cred = credential(req.headers());
     let cookie_authenticated = matches!(cred, Credential::Cookie(_));
     let cross_site = is_unsafe(req.method()) && !same_origin(&state, req.headers());
@@ -318,14 +352,30 @@ pub async fn attempt_sign_in(
 ) -> Result<(String, SignedIn), SignInError> {
     let address = client_address(state, headers, peer);
     let result = app::auth::sign_in(&state.db, &state.auth, username, password, &address).await;
-    match &result {
-        Ok((_, user)) => {
-            let _ =
-                app::store::admin::audit(&state.db, &user.username, "sign_in", "", "", &address)
-                    .await;
+    // The name tried is recorded only when well formed (a password typed into the name
+    // field would otherwise land in the log).
+    let tried = app::auth::normalize_username(username).unwrap_or_else(|_| "(malformed)".into());
+    let audit = match &result {
+        Ok((_, user)) => Some((user.username.clone(), "sign_in")),
+        Err(SignInError::Refused) => Some((tried, "sign_in_refused")),
+        Err(SignInError::Throttled { .. }) => Some((tried, "sign_in_throttled")),
+        Err(SignInError::Busy) => None,
+        Err(SignInError::Db(e)) => {
+            tracing::error!(error = %e, "sign-in failed on the store");
+            None
         }
-        Err(SignInError::Db(e)) => tracing::error!(error = %e, "sign-in failed on the store"),
-        Err(e) => tracing::info!(%address, reason = %e, "sign-in refused"),
+    };
+    if let Some((name, action)) = audit {
+        let (actor, target) = if action == "sign_in" {
+            (name.as_str(), "")
+        } else {
+            ("anonymous", name.as_str())
+        };
+        if let Err(e) =
+            app::store::admin::audit(&state.db, actor, action, target, "", &address).await
+        {
+            tracing::error!(error = %e, "could not record a sign-in in the audit log");
+        }
     }
     result
 }
@@ -337,6 +387,10 @@ pub async fn sign_in_submit(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
+    // A session this browser already had ends: one sign-in, one session.
+    if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
+        let _ = app::auth::sign_out(&state.db, old).await;
+    }
     match attempt_sign_in(
         &state,
         &headers,
@@ -360,7 +414,7 @@ pub async fn sign_in_submit(
             let status = match e {
                 SignInError::Refused => StatusCode::UNAUTHORIZED,
                 SignInError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-                SignInError::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
+                SignInError::Db(_) | SignInError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             };
             let message = match &e {
                 SignInError::Db(_) => "The store is busy; try again shortly.".to_string(),
@@ -442,6 +496,21 @@ mod tests {
         ] {
             assert!(!is_protected(p), "{p}");
         }
+    }
+
+    #[test]
+    fn dot_segments_cannot_walk_around_the_guard() {
+        for p in [
+            "/./admin",
+            "/x/../admin",
+            "/x/%2e%2e/admin/runs/1",
+            "//admin",
+            "/x/%2E%2E/api/v1/runs",
+        ] {
+            assert!(is_protected(&normalized(p)), "{p} -> {}", normalized(p));
+        }
+        assert_eq!(normalized("/events/a.b"), "/events/a.b");
+        assert!(!is_protected(&normalized("/admin/../events")));
     }
 
     #[test]

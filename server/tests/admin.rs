@@ -128,6 +128,18 @@ fn admin_entry_points() -> Vec<(&'static str, String, &'static str)> {
     out
 }
 
+/// Sends `GET path` exactly as written and answers the status code.
+async fn raw_get_status(app: &TestApp, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = vec![0u8; 12];
+    stream.read_exact(&mut head).await.unwrap();
+    String::from_utf8_lossy(&head[9..12]).parse().unwrap()
+}
+
 async fn call(
     app: &TestApp,
     method: &str,
@@ -220,6 +232,17 @@ async fn every_admin_entry_point_refuses_anonymous_signed_out_and_viewers(backen
                 );
             }
         }
+    }
+    // Paths that resolve to admin pages only after dot segments are applied (sent as raw
+    // bytes: HTTP clients would resolve them first).
+    for raw in [
+        "/x/../admin",
+        "/./admin/runs/1",
+        "/x/%2e%2e/admin",
+        "/x/%2E%2E/api/v1/runs",
+    ] {
+        let status = raw_get_status(&app, raw).await;
+        assert_eq!(status, 401, "GET {raw}");
     }
     // The same entry points answer an administrator.
     let (status, text) = call(
@@ -453,7 +476,7 @@ async fn sign_in_attempts_are_throttled_per_account_and_per_address(backend: Bac
             sign_in_throttle::Column::WindowStart,
             sea_orm::sea_query::Expr::value(earlier),
         )
-        .filter(sign_in_throttle::Column::Key.eq("user:ana"))
+        .filter(sign_in_throttle::Column::Key.starts_with("user:ana"))
         .exec(&app.db)
         .await
         .unwrap();
@@ -464,6 +487,47 @@ async fn sign_in_attempts_are_throttled_per_account_and_per_address(backend: Bac
     }
     let (status, _, _) = sign_in(&app, "bo", PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Behind a trusted proxy: each address counts separately (by the hop the proxy added, not
+/// what the client claims), and one account guessed at from many addresses locks.
+async fn an_account_guessed_from_many_addresses_locks(backend: Backend) {
+    let app = spawn_app_with(backend, false, |c| c.auth.trust_proxy = true).await;
+    app::auth::add_user(&app.db, "ana", PASSWORD, "admin")
+        .await
+        .unwrap();
+    let attempt = |i: u32, password: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/v1/session"))
+                // The first entry is the client's own claim, the same every time.
+                .header(
+                    "x-forwarded-for",
+                    format!("6.6.6.6, 10.0.{}.{}", i / 250, i % 250),
+                )
+                .json(&json!({"username": "ana", "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for i in 0..app::auth::ACCOUNT_ATTEMPTS_EVERYWHERE as u32 {
+        assert_eq!(
+            attempt(i, "wrong guess 123").await,
+            StatusCode::UNAUTHORIZED,
+            "attempt {i}"
+        );
+    }
+    assert_eq!(attempt(999, PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+    let refused = app::store::admin::audit_log(&app.db, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "sign_in_refused" && a.target == "ana")
+        .count();
+    assert_eq!(refused, app::auth::ACCOUNT_ATTEMPTS_EVERYWHERE as usize);
 }
 
 async fn forged_cross_site_requests_are_refused(backend: Backend) {
@@ -865,6 +929,7 @@ both_backends!(
     sign_in_cookie_is_strict_and_sign_out_ends_the_session,
     sessions_expire_after_their_lifetime_and_when_idle,
     sign_in_attempts_are_throttled_per_account_and_per_address,
+    an_account_guessed_from_many_addresses_locks,
     forged_cross_site_requests_are_refused,
     admins_start_watch_and_drill_into_runs,
     a_cancelled_run_stops_and_writes_nothing,

@@ -49,12 +49,14 @@ pub async fn reapply<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     Ok(r.rows_affected)
 }
 
-/// Hides an event (again, with a new reason, if already hidden). Answers its title.
+/// Hides an event (again, with a new reason, if already hidden) and records it in the
+/// audit log in the same transaction. Answers its title.
 pub async fn hide(
     db: &DatabaseConnection,
     event_id: &str,
     reason: &str,
     by: &str,
+    address: &str,
 ) -> Result<String, ModerationError> {
     let reason = reason.trim();
     if reason.is_empty() {
@@ -91,12 +93,19 @@ pub async fn hide(
         super::cells::invalidate(&txn).await?;
         super::rollup::invalidate(&txn).await?;
     }
+    super::admin::audit(&txn, by, "event_hide", &ev.id, reason, address).await?;
     txn.commit().await?;
     Ok(ev.title)
 }
 
-/// Shows a hidden event to travellers again (unless the provider has since ended it).
-pub async fn show(db: &DatabaseConnection, event_id: &str) -> Result<String, ModerationError> {
+/// Shows a hidden event to travellers again (unless the provider has since ended it), and
+/// records it in the audit log in the same transaction.
+pub async fn show(
+    db: &DatabaseConnection,
+    event_id: &str,
+    by: &str,
+    address: &str,
+) -> Result<String, ModerationError> {
     let txn = db.begin().await?;
     let removed = event_moderation::Entity::delete_by_id(event_id.to_string())
         .exec(&txn)
@@ -119,6 +128,7 @@ pub async fn show(db: &DatabaseConnection, event_id: &str) -> Result<String, Mod
         super::cells::invalidate(&txn).await?;
         super::rollup::invalidate(&txn).await?;
     }
+    super::admin::audit(&txn, by, "event_show", event_id, "", address).await?;
     txn.commit().await?;
     Ok(title)
 }

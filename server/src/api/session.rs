@@ -66,6 +66,7 @@ pub async fn create(
         Err(SignInError::Throttled { retry_after_secs }) => {
             Err(ApiError::Throttled(retry_after_secs))
         }
+        Err(SignInError::Busy) => Err(ApiError::Unavailable),
         Err(SignInError::Db(e)) => Err(e.into()),
     }
 }
