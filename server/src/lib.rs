@@ -28,7 +28,17 @@ pub struct ServerState {
 /// Opens the store, brings the schema up to date and loads the bundled reference data.
 pub async fn open_store(config: &Config) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
     let db = app::store::connect(&config.database_url).await?;
-    app::store::migrate(&db).await?;
+    // Several processes starting together on one PostgreSQL database race to create the
+    // schema; the loser's statement fails, and a second look finds the work done.
+    let mut attempt = 0;
+    while let Err(e) = app::store::migrate(&db).await {
+        attempt += 1;
+        if attempt == 3 {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "migrating the store failed; trying again");
+        tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
+    }
     let t = Instant::now();
     let wrote = app::store::reference::load(&db).await?;
     tracing::info!(

@@ -308,6 +308,7 @@ async fn a_failed_provider_defers_work_that_the_next_run_finishes(backend: Backe
 both_backends!(
     classes_and_calls_are_exact_in_both_sync_modes,
     a_failed_provider_defers_work_that_the_next_run_finishes,
+    two_processes_opening_a_new_store_at_once_both_succeed,
 );
 
 #[tokio::test]
@@ -524,4 +525,21 @@ async fn flights_from_another_origin_are_fetched_on_demand_once() {
         again,
         "cached"
     );
+}
+
+/// Two processes starting together on a new store (as after a deploy) both open it: the
+/// one that loses the race to create the schema or load the reference data finds it done.
+async fn two_processes_opening_a_new_store_at_once_both_succeed(backend: Backend) {
+    let db = test_db(backend).await;
+    let config = common::test_config(&db.url);
+    let (a, b) = tokio::join!(server::open_store(&config), server::open_store(&config));
+    let (a, b) = (a.expect("first opens"), b.expect("second opens"));
+    for store in [&a, &b] {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        let airports = app::store::entities::airport::Entity::find()
+            .count(store)
+            .await
+            .unwrap();
+        assert!(airports > 1000, "{airports}");
+    }
 }

@@ -75,6 +75,19 @@ pub async fn load(db: &DatabaseConnection) -> Result<bool, DbErr> {
     if get_meta(db, META_KEY).await?.as_deref() == Some(fingerprint.as_str()) {
         return Ok(false);
     }
+    match write(db, &fingerprint).await {
+        Ok(()) => Ok(true),
+        // Another process sharing the store may have loaded the same data at the same moment
+        // (its insert won the race): then there is nothing left to do.
+        Err(e) if get_meta(db, META_KEY).await?.as_deref() == Some(fingerprint.as_str()) => {
+            tracing::info!(error = %e, "reference data was loaded by another process meanwhile");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn write(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr> {
     let airports: Vec<AirportRow> = parse(AIRPORTS_CSV)?;
     let countries: Vec<CountryRow> = parse(COUNTRIES_CSV)?;
     let txn = db.begin().await?;
@@ -111,9 +124,8 @@ pub async fn load(db: &DatabaseConnection) -> Result<bool, DbErr> {
         .exec(&txn)
         .await?;
     }
-    set_meta(&txn, META_KEY, &fingerprint).await?;
-    txn.commit().await?;
-    Ok(true)
+    set_meta(&txn, META_KEY, fingerprint).await?;
+    txn.commit().await
 }
 
 /// The bundled airports, parsed (for nearest-airport search without a database round trip).
