@@ -182,7 +182,7 @@ pub async fn show_event(event_id: String) -> Result<String, ServerFnError> {
 fn rebuild_in_background(state: &crate::state::AppState) {
     let db = state.db.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::store::moderation::rebuild_derived(&db).await {
+        if let Err(e) = crate::store::derived::rebuild_if_stale(&db).await {
             tracing::warn!(error = %e, "rebuilding map counts after a moderation change failed");
         }
     });

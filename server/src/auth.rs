@@ -151,6 +151,17 @@ fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     })
 }
 
+/// The cookie of a session just opened, living as long as the session.
+pub fn new_session_cookie(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+    user: &SignedIn,
+) -> HeaderValue {
+    let max_age = (user.expires_at - chrono::Utc::now()).num_seconds().max(1);
+    session_cookie(state, headers, Some((token, max_age)))
+}
+
 /// The session cookie for a new session (or, with `None`, one that clears it).
 pub fn session_cookie(
     state: &AppState,
@@ -351,6 +362,10 @@ pub async fn attempt_sign_in(
     password: &str,
 ) -> Result<(String, SignedIn), SignInError> {
     let address = client_address(state, headers, peer);
+    // A session this client already had ends: one sign-in, one session.
+    if let Some(old) = cookie_value(headers, SESSION_COOKIE) {
+        let _ = app::auth::sign_out(&state.db, old).await;
+    }
     let result = app::auth::sign_in(&state.db, &state.auth, username, password, &address).await;
     // The name tried is recorded only when well formed (a password typed into the name
     // field would otherwise land in the log).
@@ -387,10 +402,6 @@ pub async fn sign_in_submit(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
-    // A session this browser already had ends: one sign-in, one session.
-    if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
-        let _ = app::auth::sign_out(&state.db, old).await;
-    }
     match attempt_sign_in(
         &state,
         &headers,
@@ -401,12 +412,11 @@ pub async fn sign_in_submit(
     .await
     {
         Ok((token, user)) => {
-            let max_age = (user.expires_at - chrono::Utc::now()).num_seconds().max(1);
             let mut resp = Redirect::to(&next).into_response();
             *resp.status_mut() = StatusCode::SEE_OTHER;
             resp.headers_mut().insert(
                 header::SET_COOKIE,
-                session_cookie(&state, &headers, Some((&token, max_age))),
+                new_session_cookie(&state, &headers, &token, &user),
             );
             resp
         }

@@ -240,6 +240,7 @@ impl Config {
                 flight_origins,
                 window_days,
                 demo_latency: Duration::from_millis(number("TOURSHERPA_DEMO_LATENCY_MS", 0)?),
+                stage_pause: Duration::from_millis(number("TOURSHERPA_STAGE_PAUSE_MS", 0)?),
                 ..RefreshConfig::default()
             },
             refresh_every,

@@ -32,6 +32,17 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
+/// `POST path` with a bearer token and a JSON body.
+async fn post_as(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Creates an account and signs it in through the JSON API; answers its bearer token.
 async fn account(app: &TestApp, name: &str, role: &str) -> String {
     app::auth::add_user(&app.db, name, PASSWORD, role)
@@ -170,14 +181,13 @@ async fn every_admin_entry_point_refuses_anonymous_signed_out_and_viewers(backen
     let app = spawn_app(backend, true).await;
     let admin_token = account(&app, "root", "admin").await;
     // A run to leak, if anything leaked.
-    let started = app
-        .client
-        .post(app.url("/api/v1/runs"))
-        .bearer_auth(&admin_token)
-        .json(&json!({"mode": "incremental"}))
-        .send()
-        .await
-        .unwrap();
+    let started = post_as(
+        &app,
+        &admin_token,
+        "/api/v1/runs",
+        json!({"mode": "incremental"}),
+    )
+    .await;
     assert_eq!(started.status(), StatusCode::ACCEPTED);
     let viewer_token = account(&app, "guest", "viewer").await;
     // A signed-out user: signed in, then out.
@@ -646,23 +656,9 @@ async fn finished(app: &TestApp, token: &str, id: i64) -> Value {
 async fn admins_start_watch_and_drill_into_runs(backend: Backend) {
     let app = spawn_app(backend, false).await;
     let token = account(&app, "ana", "admin").await;
-    let resp = app
-        .client
-        .post(app.url("/api/v1/runs"))
-        .bearer_auth(&token)
-        .json(&json!({"mode": "sideways"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_as(&app, &token, "/api/v1/runs", json!({"mode": "sideways"})).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let resp = app
-        .client
-        .post(app.url("/api/v1/runs"))
-        .bearer_auth(&token)
-        .json(&json!({"mode": "full"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_as(&app, &token, "/api/v1/runs", json!({"mode": "full"})).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let run: Value = resp.json().await.unwrap();
     assert_eq!(run["mode"], "full");
@@ -701,14 +697,7 @@ async fn admins_start_watch_and_drill_into_runs(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    let resp = app
-        .client
-        .post(app.url("/api/v1/runs"))
-        .bearer_auth(&token)
-        .json(&json!({"mode": "incremental"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_as(&app, &token, "/api/v1/runs", json!({"mode": "incremental"})).await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "already_running");
@@ -781,14 +770,7 @@ async fn a_cancelled_run_stops_and_writes_nothing(backend: Backend) {
     })
     .await;
     let token = account(&app, "ana", "admin").await;
-    let resp = app
-        .client
-        .post(app.url("/api/v1/runs"))
-        .bearer_auth(&token)
-        .json(&json!({"mode": "full"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_as(&app, &token, "/api/v1/runs", json!({"mode": "full"})).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let t = std::time::Instant::now();
@@ -924,6 +906,56 @@ async fn a_hidden_event_stays_hidden_through_refreshes_until_shown(backend: Back
     );
 }
 
+/// Moderation and refreshes change events at the same time; the map cells and rollups are
+/// rebuilt by one process at a time and are never left marked valid with stale counts.
+async fn derived_counts_stay_right_when_moderation_and_rebuilds_overlap(backend: Backend) {
+    use app::store::{derived, moderation};
+    let app = spawn_app(backend, true).await;
+    let (_, list) = app.get_json("/api/v1/events?limit=3").await;
+    let ids: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    moderation::hide(&app.db, &ids[0], "spam", "ana", "test")
+        .await
+        .unwrap();
+    // Three rebuilders at once, and another event hidden while they run.
+    let (a, b, c, hidden) = tokio::join!(
+        derived::rebuild_if_stale(&app.db),
+        derived::rebuild_if_stale(&app.db),
+        derived::rebuild_if_stale(&app.db),
+        moderation::hide(&app.db, &ids[1], "duplicate", "ana", "test"),
+    );
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    hidden.unwrap();
+    derived::rebuild_if_stale(&app.db).await.unwrap();
+    let (_, after) = app.get_json("/api/v1/events?limit=1").await;
+    let total = after["total"].as_i64().unwrap();
+    assert_eq!(total, list["total"].as_i64().unwrap() - 2);
+    let (_, cats) = app.get_json("/api/v1/stats/categories").await;
+    let counted: i64 = cats["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(counted, total, "stored rollups: {cats}");
+    let (_, map) = app
+        .get_json("/api/v1/map/clusters?bbox=-180,-85,180,85&zoom=2")
+        .await;
+    let clustered: i64 = map["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(clustered, total, "stored cells");
+}
+
 both_backends!(
     every_admin_entry_point_refuses_anonymous_signed_out_and_viewers,
     sign_in_cookie_is_strict_and_sign_out_ends_the_session,
@@ -934,4 +966,5 @@ both_backends!(
     admins_start_watch_and_drill_into_runs,
     a_cancelled_run_stops_and_writes_nothing,
     a_hidden_event_stays_hidden_through_refreshes_until_shown,
+    derived_counts_stay_right_when_moderation_and_rebuilds_overlap,
 );

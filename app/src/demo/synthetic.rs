@@ -190,8 +190,7 @@ pub async fn generate(
                 .exec(&txn)
                 .await?;
         }
-        crate::store::cells::invalidate(&txn).await?;
-        crate::store::rollup::invalidate(&txn).await?;
+        crate::store::derived::invalidate(&txn).await?;
         txn.commit().await?;
     }
     let insert_seconds = started.elapsed().as_secs_f64();

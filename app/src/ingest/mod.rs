@@ -31,6 +31,9 @@ pub struct RefreshConfig {
     /// How long the demo events feed takes to answer (`TOURSHERPA_DEMO_LATENCY_MS`), to
     /// rehearse watching and cancelling a run as slow as a real provider's.
     pub demo_latency: std::time::Duration,
+    /// A pause at the start of each stage and before the commit (`TOURSHERPA_STAGE_PAUSE_MS`,
+    /// normally zero), to rehearse a kill in any stage.
+    pub stage_pause: std::time::Duration,
 }
 
 impl Default for RefreshConfig {
@@ -41,6 +44,7 @@ impl Default for RefreshConfig {
             mode: SyncMode::Full,
             window_days: 365,
             demo_latency: std::time::Duration::ZERO,
+            stage_pause: std::time::Duration::ZERO,
         }
     }
 }
@@ -416,6 +420,14 @@ async fn add_usage(
     Ok(())
 }
 
+/// Waits `stage_pause` (normally zero): the fault rehearsal (`bench/faults.sh`) widens
+/// each stage so that a kill can land in any of them, the commit's open transaction included.
+async fn pause(config: &RefreshConfig) {
+    if !config.stage_pause.is_zero() {
+        tokio::time::sleep(config.stage_pause).await;
+    }
+}
+
 /// Reports the stage and how many of its events are done, for whoever watches the run.
 async fn set_stage(
     db: &DatabaseConnection,
@@ -531,6 +543,7 @@ async fn stages(
 
     // 2. Validate: bad records are set aside with their reason, never stop the run.
     set_stage(db, run_id, "validate", 0, snapshot.len()).await?;
+    pause(config).await;
     let mut valid = Vec::with_capacity(snapshot.len());
     for e in snapshot {
         match validate(&e) {
@@ -542,6 +555,7 @@ async fn stages(
 
     // 3. Diff against the stored state of this provider's events.
     set_stage(db, run_id, "diff", valid.len(), valid.len()).await?;
+    pause(config).await;
     let stored = load_stored(db, provider_name).await?;
     let diff = diff::diff(&stored, &valid, diff_mode, today);
     report.classes = ClassCounts {
@@ -663,25 +677,24 @@ async fn stages(
     let events_changed =
         !diff.archived.is_empty() || diff.decisions.iter().any(|d| d.class != Class::Unchanged);
     if events_changed {
-        crate::store::cells::invalidate(&txn).await?;
-        crate::store::rollup::invalidate(&txn).await?;
+        crate::store::derived::invalidate(&txn).await?;
     }
     if let Some(g) = generation {
-        set_meta(&txn, DEMO_GENERATION_KEY, &(g + 1).to_string()).await?;
         refresh_run::Entity::update_many()
             .col_expr(refresh_run::Column::FeedGeneration, Expr::value(g as i32))
             .filter(refresh_run::Column::Id.eq(run_id))
             .exec(&txn)
             .await?;
     }
+    pause(config).await;
     txn.commit().await?;
 
     // The map's stored cluster counts follow the events (until then the map counts live).
-    crate::store::cells::rebuild_if_stale(db).await?;
-    crate::store::rollup::rebuild_if_stale(db).await?;
+    crate::store::derived::rebuild_if_stale(db).await?;
 
     // 5. Enrich: what this run owes and whatever earlier runs left.
     set_stage(db, run_id, "enrich", 0, 0).await?;
+    pause(config).await;
     let places_before = config.providers.places.calls();
     let flights_before = config.providers.flights.calls();
     let outcome = enrich::run_pending(
@@ -722,6 +735,12 @@ async fn stages(
     report.calls_saved = (full_cost - outcome.places_calls - outcome.flights_calls).max(0);
     if outcome.cancelled {
         return Err(StageError::Cancelled);
+    }
+    // The demo feed moves on only once a run has done all it could with this generation: a
+    // killed or cancelled run leaves it where it was, like a real provider whose data did
+    // not change, so the next run meets the same snapshot and finishes the same work.
+    if let Some(g) = generation {
+        set_meta(db, DEMO_GENERATION_KEY, &(g + 1).to_string()).await?;
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use sea_orm::{
 
 /// Cells are kept for zoom levels 0 to this one; closer views are small enough to count live.
 pub const MAX_CELL_LEVEL: u8 = 9;
-const VALID_KEY: &str = "cluster_cells_valid";
+pub(crate) const VALID_KEY: &str = "cluster_cells_valid";
 
 /// The cell size in degrees for a zoom level: about 64 screen pixels.
 pub fn level_cell(level: u8) -> f64 {

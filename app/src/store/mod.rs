@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod cells;
+pub mod derived;
 pub mod entities;
 pub mod events;
 pub mod moderation;

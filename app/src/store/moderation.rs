@@ -65,15 +65,11 @@ pub async fn hide(
     if reason.chars().count() > MAX_REASON {
         return Err(ModerationError::ReasonTooLong);
     }
+    // The write comes first: on SQLite a transaction that reads and then writes may find
+    // another writer was first and fail, where one that writes first waits its turn.
     let txn = db.begin().await?;
-    let Some(ev) = event::Entity::find_by_id(event_id.to_string())
-        .one(&txn)
-        .await?
-    else {
-        return Err(ModerationError::NoSuchEvent(event_id.into()));
-    };
     event_moderation::Entity::insert(event_moderation::ActiveModel {
-        event_id: Set(ev.id.clone()),
+        event_id: Set(event_id.to_string()),
         reason: Set(reason.into()),
         hidden_by: Set(by.into()),
         hidden_at: Set(Utc::now()),
@@ -89,9 +85,15 @@ pub async fn hide(
     )
     .exec(&txn)
     .await?;
+    let Some(ev) = event::Entity::find_by_id(event_id.to_string())
+        .one(&txn)
+        .await?
+    else {
+        // Dropping the transaction rolls the row back.
+        return Err(ModerationError::NoSuchEvent(event_id.into()));
+    };
     if reapply(&txn).await? > 0 {
-        super::cells::invalidate(&txn).await?;
-        super::rollup::invalidate(&txn).await?;
+        super::derived::invalidate(&txn).await?;
     }
     super::admin::audit(&txn, by, "event_hide", &ev.id, reason, address).await?;
     txn.commit().await?;
@@ -125,20 +127,11 @@ pub async fn show(
         .exec(&txn)
         .await?;
     if shown.rows_affected > 0 {
-        super::cells::invalidate(&txn).await?;
-        super::rollup::invalidate(&txn).await?;
+        super::derived::invalidate(&txn).await?;
     }
     super::admin::audit(&txn, by, "event_show", event_id, "", address).await?;
     txn.commit().await?;
     Ok(title)
-}
-
-/// The stored map counts and dashboard rollups follow a moderation change (until they are
-/// rebuilt, readers count live).
-pub async fn rebuild_derived(db: &DatabaseConnection) -> Result<(), DbErr> {
-    super::cells::rebuild_if_stale(db).await?;
-    super::rollup::rebuild_if_stale(db).await?;
-    Ok(())
 }
 
 /// Hidden events, most recently hidden first.

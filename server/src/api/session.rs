@@ -2,7 +2,7 @@
 //! session cookie the pages use) and sign out.
 
 use super::ApiError;
-use crate::auth::{attempt_sign_in, end_session, session_cookie, Peer};
+use crate::auth::{attempt_sign_in, end_session, new_session_cookie, session_cookie, Peer};
 use app::auth::SignInError;
 use app::state::AppState;
 use axum::extract::State;
@@ -42,7 +42,6 @@ pub async fn create(
     .await
     {
         Ok((token, user)) => {
-            let max_age = (user.expires_at - chrono::Utc::now()).num_seconds().max(1);
             let body = serde_json::json!({
                 "token": token,
                 "username": user.username,
@@ -52,7 +51,7 @@ pub async fn create(
             let mut resp = (StatusCode::CREATED, Json(body)).into_response();
             resp.headers_mut().insert(
                 header::SET_COOKIE,
-                session_cookie(&state, &headers, Some((&token, max_age))),
+                new_session_cookie(&state, &headers, &token, &user),
             );
             resp.headers_mut().insert(
                 header::CACHE_CONTROL,
