@@ -4,7 +4,6 @@
 use crate::auth::AuthSettings;
 use crate::ingest::diff::SyncMode;
 use crate::ingest::{RefreshConfig, RefreshError};
-use crate::providers::Providers;
 use crate::types::SiteInfo;
 use sea_orm::DatabaseConnection;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,9 +15,8 @@ pub struct AppState {
     pub site: SiteInfo,
     /// Set while a refresh started by this process runs.
     pub refreshing: Arc<AtomicBool>,
-    /// The providers, for lookups a traveller asks for (flights from another origin).
-    pub providers: Providers,
-    /// What a refresh started from here uses (its mode is chosen per start).
+    /// What a refresh started from here uses (its mode is chosen per start); its providers
+    /// also serve the lookups a traveller asks for (flights from another origin).
     pub refresh: RefreshConfig,
     pub auth: AuthSettings,
 }

@@ -76,7 +76,7 @@ pub async fn load_trip(
         return Err(TripError::UnknownOrigin(origin.to_string()));
     };
     let errors =
-        crate::ingest::enrich::flights_for_origin(&st.db, &st.providers, id, &from).await?;
+        crate::ingest::enrich::flights_for_origin(&st.db, &st.refresh.providers, id, &from).await?;
     for e in errors {
         tracing::warn!(error = %e, origin = %origin, "on-demand flight lookup failed");
     }

@@ -59,7 +59,6 @@ pub fn app_state(config: &Config, db: sea_orm::DatabaseConnection) -> AppState {
             demo: config.refresh.providers.any_demo(),
         },
         refreshing: Arc::new(AtomicBool::new(false)),
-        providers: config.refresh.providers.clone(),
         refresh: config.refresh.clone(),
         auth: config.auth.clone(),
     }
