@@ -325,13 +325,13 @@ async fn record_provider_status(
 ) -> Result<(), DbErr> {
     use crate::store::entities::provider_status;
     let now = Utc::now();
-    let p = &config.providers;
-    for (role, name, calls) in [
-        ("events", p.events.name(), report.calls.events),
-        ("places", p.places.name(), report.calls.places),
-        ("flights", p.flights.name(), report.calls.flights),
-    ] {
-        let key = format!("{role}:{name}");
+    for (role, name, _) in config.providers.roles() {
+        let calls = match role {
+            "events" => report.calls.events,
+            "places" => report.calls.places,
+            _ => report.calls.flights,
+        };
+        let key = crate::store::admin::provider_status_key(role, name);
         let prefix = format!("{name}:");
         let error = report.errors.iter().find(|e| e.starts_with(&prefix));
         let existing = provider_status::Entity::find_by_id(key.clone())

@@ -171,6 +171,11 @@ pub async fn run_events<C: ConnectionTrait>(
     })
 }
 
+/// The `provider_status` row of a role's provider.
+pub fn provider_status_key(role: &str, name: &str) -> String {
+    format!("{role}:{name}")
+}
+
 /// Every role's provider: configured or demo, keys, today's calls against the budget, and
 /// its last error and success.
 pub async fn providers<C: ConnectionTrait>(
@@ -180,7 +185,7 @@ pub async fn providers<C: ConnectionTrait>(
     let today = Utc::now().date_naive();
     let mut out = Vec::new();
     for (role, name, caller) in providers.roles() {
-        let status = provider_status::Entity::find_by_id(format!("{role}:{name}"))
+        let status = provider_status::Entity::find_by_id(provider_status_key(role, name))
             .one(db)
             .await?;
         let calls_today = match caller {
