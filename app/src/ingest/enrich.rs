@@ -61,18 +61,36 @@ pub async fn record_plan<C: ConnectionTrait>(
     run_id: i32,
 ) -> Result<(), DbErr> {
     let now = Utc::now();
-    for chunk in plan.chunks(300) {
-        for (event_id, need) in chunk {
-            let existing = pending_enrichment::Entity::find_by_id(event_id.clone())
-                .one(db)
-                .await?;
-            let need = existing.map_or(*need, |p| p.need.min(*need));
-            pending_enrichment::Entity::insert(pending_enrichment::ActiveModel {
-                event_id: Set(event_id.clone()),
+    // A plan names each event once; if it did not, the strongest need is kept.
+    let mut wanted: HashMap<&str, i16> = HashMap::with_capacity(plan.len());
+    for (event_id, need) in plan {
+        let e = wanted.entry(event_id.as_str()).or_insert(*need);
+        *e = (*e).min(*need);
+    }
+    let mut ids: Vec<&str> = wanted.keys().copied().collect();
+    ids.sort_unstable();
+    for chunk in ids.chunks(500) {
+        let owed: HashMap<String, i16> = pending_enrichment::Entity::find()
+            .select_only()
+            .column(pending_enrichment::Column::EventId)
+            .column(pending_enrichment::Column::Need)
+            .filter(pending_enrichment::Column::EventId.is_in(chunk.iter().map(|s| s.to_string())))
+            .into_tuple::<(String, i16)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let rows = chunk.iter().map(|id| {
+            let need = wanted[id];
+            let need = owed.get(*id).map_or(need, |old| need.min(*old));
+            pending_enrichment::ActiveModel {
+                event_id: Set(id.to_string()),
                 need: Set(need),
                 run_id: Set(run_id),
                 created_at: Set(now),
-            })
+            }
+        });
+        pending_enrichment::Entity::insert_many(rows)
             .on_conflict(
                 OnConflict::column(pending_enrichment::Column::EventId)
                     .update_columns([
@@ -83,7 +101,6 @@ pub async fn record_plan<C: ConnectionTrait>(
             )
             .exec(db)
             .await?;
-        }
     }
     Ok(())
 }
@@ -185,135 +202,204 @@ where
     let mut flights_stopped: Option<ProviderError> = None;
 
     let mut last_beat = std::time::Instant::now();
-    for (n, p) in pending.iter().enumerate() {
-        if n % 20 == 0 || last_beat.elapsed() >= std::time::Duration::from_secs(1) {
-            last_beat = std::time::Instant::now();
-            if !heartbeat(n, pending.len()).await? {
-                out.cancelled = true;
-                out.deferred += (pending.len() - n) as i32;
-                break;
+    let mut n = 0;
+    'chunks: for chunk in pending.chunks(ENRICH_CHUNK) {
+        // The chunk's events in one query, and their nearest airports (no provider is
+        // asked for those) in one transaction.
+        let ids: Vec<String> = chunk.iter().map(|p| p.event_id.clone()).collect();
+        let rows: HashMap<String, (f64, f64, NaiveDate, NaiveDate, String)> = event::Entity::find()
+            .select_only()
+            .columns([
+                event::Column::Id,
+                event::Column::Lat,
+                event::Column::Lon,
+                event::Column::StartDate,
+                event::Column::EndDate,
+                event::Column::State,
+            ])
+            .filter(event::Column::Id.is_in(ids.clone()))
+            .into_tuple::<(String, f64, f64, NaiveDate, NaiveDate, String)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(id, lat, lon, start, end, state)| (id, (lat, lon, start, end, state)))
+            .collect();
+        let mut finished: Vec<String> = Vec::new();
+        let mut targets: Vec<Target> = Vec::with_capacity(chunk.len());
+        for p in chunk {
+            match rows.get(&p.event_id) {
+                // Hidden events are still enriched, ready for when an admin shows them.
+                Some((lat, lon, start, end, state)) if state == "active" || state == "hidden" => {
+                    targets.push((
+                        p.event_id.clone(),
+                        p.need,
+                        *lat,
+                        *lon,
+                        *start,
+                        *end,
+                        state.clone(),
+                    ))
+                }
+                _ => finished.push(p.event_id.clone()),
             }
         }
-        let row: Option<(f64, f64, NaiveDate, NaiveDate, String)> =
-            event::Entity::find_by_id(p.event_id.clone())
-                .select_only()
-                .columns([
-                    event::Column::Lat,
-                    event::Column::Lon,
-                    event::Column::StartDate,
-                    event::Column::EndDate,
-                    event::Column::State,
-                ])
-                .into_tuple()
-                .one(db)
-                .await?;
-        let Some((lat, lon, start, end, state)) = row else {
-            done(db, &p.event_id).await?;
-            continue;
-        };
-        // Hidden events are still enriched, ready for when an admin shows them again.
-        if state != "active" && state != "hidden" {
-            done(db, &p.event_id).await?;
-            continue;
-        }
-        let t: Target = (p.event_id.clone(), p.need, lat, lon, start, end, state);
-        let mut complete = true;
-        if t.1 == NEED_FULL {
-            store_airports(db, &airports, &t).await?;
-            for kind in PLACE_KINDS {
-                if places_stopped.is_some() {
-                    complete = false;
-                    break;
+        let mut codes = store_airports(db, &airports, &targets).await?;
+        // Events gone or missing since they were planned count as done.
+        n += chunk.len() - targets.len();
+        for t in &targets {
+            if places_stopped.is_some() && flights_stopped.is_some() {
+                // Both providers are out (budget, quota, outage): nothing more can be done
+                // this run, and the rest stays owed, untouched, for the next.
+                out.deferred += (pending.len() - n) as i32;
+                remove_done(db, &finished).await?;
+                break 'chunks;
+            }
+            if n % 20 == 0 || last_beat.elapsed() >= std::time::Duration::from_secs(1) {
+                last_beat = std::time::Instant::now();
+                if !heartbeat(n, pending.len()).await? {
+                    out.cancelled = true;
+                    out.deferred += (pending.len() - n) as i32;
+                    remove_done(db, &finished).await?;
+                    break 'chunks;
                 }
-                match lookup_places(db, providers, t.2, t.3, kind).await? {
-                    Ok(()) => {}
-                    Err(e) => {
-                        out.error(&e);
-                        if e.stops_provider() {
-                            places_stopped = Some(e);
-                        }
+            }
+            n += 1;
+            let mut complete = true;
+            if t.1 == NEED_FULL {
+                for kind in PLACE_KINDS {
+                    if places_stopped.is_some() {
                         complete = false;
+                        break;
+                    }
+                    match lookup_places(db, providers, t.2, t.3, kind).await? {
+                        Ok(()) => {}
+                        Err(e) => {
+                            out.error(&e);
+                            if e.stops_provider() {
+                                places_stopped = Some(e);
+                            }
+                            complete = false;
+                        }
                     }
                 }
             }
-        }
-        let codes: Vec<String> = event_airport::Entity::find()
-            .select_only()
-            .column(event_airport::Column::Iata)
-            .filter(event_airport::Column::EventId.eq(t.0.clone()))
-            .order_by(event_airport::Column::Position, Order::Asc)
-            .into_tuple()
-            .all(db)
-            .await?;
-        'flights: for origin in origins {
-            let Some(from) = by_code.get(origin.as_str()) else {
-                continue;
-            };
-            for code in &codes {
-                let Some(to) = by_code.get(code.as_str()) else {
+            let codes = codes.remove(&t.0).unwrap_or_default();
+            'flights: for origin in origins {
+                let Some(from) = by_code.get(origin.as_str()) else {
                     continue;
                 };
-                if to.iata == from.iata {
-                    continue;
-                }
-                let (out_day, back_day) = flight_days(t.4, t.5);
-                for (a, b, day) in [(*from, *to, out_day), (*to, *from, back_day)] {
-                    if flights_stopped.is_some() {
-                        complete = false;
-                        break 'flights;
+                for code in &codes {
+                    let Some(to) = by_code.get(code.as_str()) else {
+                        continue;
+                    };
+                    if to.iata == from.iata {
+                        continue;
                     }
-                    if let Err(e) = lookup_flights(db, providers, a, b, day).await? {
-                        out.error(&e);
-                        if e.stops_provider() {
-                            flights_stopped = Some(e);
+                    let (out_day, back_day) = flight_days(t.4, t.5);
+                    for (a, b, day) in [(*from, *to, out_day), (*to, *from, back_day)] {
+                        if flights_stopped.is_some() {
+                            complete = false;
+                            break 'flights;
                         }
-                        complete = false;
+                        if let Err(e) = lookup_flights(db, providers, a, b, day).await? {
+                            out.error(&e);
+                            if e.stops_provider() {
+                                flights_stopped = Some(e);
+                            }
+                            complete = false;
+                        }
                     }
                 }
             }
+            if complete {
+                finished.push(t.0.clone());
+            } else {
+                out.deferred += 1;
+            }
         }
-        if complete {
-            done(db, &t.0).await?;
-        } else {
-            out.deferred += 1;
-        }
+        remove_done(db, &finished).await?;
     }
     out.places_calls = (providers.places.calls() - places_before) as i32;
     out.flights_calls = (providers.flights.calls() - flights_before) as i32;
     Ok(out)
 }
 
-async fn done(db: &DatabaseConnection, event_id: &str) -> Result<(), DbErr> {
-    pending_enrichment::Entity::delete_by_id(event_id.to_string())
+/// Owed enrichment is taken this many events at a time (one query for the events, one
+/// transaction for their airports, one delete for those done).
+const ENRICH_CHUNK: usize = 500;
+
+async fn remove_done(db: &DatabaseConnection, event_ids: &[String]) -> Result<(), DbErr> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    pending_enrichment::Entity::delete_many()
+        .filter(pending_enrichment::Column::EventId.is_in(event_ids.to_vec()))
         .exec(db)
         .await?;
     Ok(())
 }
 
+/// Stores the nearest airports of the events that need them (need full) and returns
+/// every target's airport codes, nearest first; for the others (flights only) they are
+/// read from the store.
 async fn store_airports(
     db: &DatabaseConnection,
     airports: &[airport::Model],
-    t: &Target,
-) -> Result<(), DbErr> {
-    let nearest = nearest_airports(airports, t.2, t.3);
-    let txn = db.begin().await?;
-    event_airport::Entity::delete_many()
-        .filter(event_airport::Column::EventId.eq(t.0.clone()))
-        .exec(&txn)
-        .await?;
-    if !nearest.is_empty() {
-        event_airport::Entity::insert_many(nearest.iter().enumerate().map(|(i, (iata, d))| {
-            event_airport::ActiveModel {
+    targets: &[Target],
+) -> Result<HashMap<String, Vec<String>>, DbErr> {
+    let mut codes: HashMap<String, Vec<String>> = HashMap::with_capacity(targets.len());
+    let mut rows = Vec::new();
+    let full: Vec<String> = targets
+        .iter()
+        .filter(|t| t.1 == NEED_FULL)
+        .map(|t| t.0.clone())
+        .collect();
+    for t in targets.iter().filter(|t| t.1 == NEED_FULL) {
+        let nearest = nearest_airports(airports, t.2, t.3);
+        for (i, (iata, d)) in nearest.iter().enumerate() {
+            rows.push(event_airport::ActiveModel {
                 event_id: Set(t.0.clone()),
                 iata: Set(iata.clone()),
                 distance_km: Set((*d * 10.0).round() / 10.0),
                 position: Set(i as i16),
-            }
-        }))
-        .exec(&txn)
-        .await?;
+            });
+        }
+        codes.insert(t.0.clone(), nearest.into_iter().map(|(c, _)| c).collect());
     }
-    txn.commit().await
+    if !full.is_empty() {
+        let txn = db.begin().await?;
+        event_airport::Entity::delete_many()
+            .filter(event_airport::Column::EventId.is_in(full))
+            .exec(&txn)
+            .await?;
+        for batch in rows.chunks(1000) {
+            event_airport::Entity::insert_many(batch.to_vec())
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+    }
+    let flights_only: Vec<String> = targets
+        .iter()
+        .filter(|t| t.1 != NEED_FULL)
+        .map(|t| t.0.clone())
+        .collect();
+    if !flights_only.is_empty() {
+        let stored: Vec<(String, String)> = event_airport::Entity::find()
+            .select_only()
+            .column(event_airport::Column::EventId)
+            .column(event_airport::Column::Iata)
+            .filter(event_airport::Column::EventId.is_in(flights_only))
+            .order_by(event_airport::Column::EventId, Order::Asc)
+            .order_by(event_airport::Column::Position, Order::Asc)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (event_id, iata) in stored {
+            codes.entry(event_id).or_default().push(iata);
+        }
+    }
+    Ok(codes)
 }
 
 /// Looks up places of one kind around a location unless its cell was looked up before.

@@ -420,6 +420,34 @@ async fn add_usage(
     Ok(())
 }
 
+/// Logs how long each stage took (`stage finished`, at info level), for the pipeline
+/// benchmark and for anyone wondering where a slow run spent its time.
+struct StageClock {
+    run_id: i32,
+    lap: std::time::Instant,
+}
+
+impl StageClock {
+    fn new(run_id: i32) -> StageClock {
+        StageClock {
+            run_id,
+            lap: std::time::Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, stage: &str, items: usize) {
+        let seconds = self.lap.elapsed().as_secs_f64();
+        self.lap = std::time::Instant::now();
+        tracing::info!(
+            run_id = self.run_id,
+            stage,
+            seconds,
+            items,
+            "stage finished"
+        );
+    }
+}
+
 /// Waits `stage_pause` (normally zero): the fault rehearsal (`bench/faults.sh`) widens
 /// each stage so that a kill can land in any of them, the commit's open transaction included.
 async fn pause(config: &RefreshConfig) {
@@ -484,6 +512,7 @@ async fn stages(
     let today = Utc::now().date_naive();
     let events_client = &config.providers.events;
     let provider_name = events_client.name();
+    let mut clock = StageClock::new(run_id);
 
     // 1. Fetch. A provider failure here ends the run before anything is written.
     let mut invalid: Vec<(String, String)> = Vec::new();
@@ -540,6 +569,7 @@ async fn stages(
         }
     };
     lock.heartbeat(db).await?;
+    clock.lap("fetch", snapshot.len());
 
     // 2. Validate: bad records are set aside with their reason, never stop the run.
     set_stage(db, run_id, "validate", 0, snapshot.len()).await?;
@@ -552,6 +582,7 @@ async fn stages(
         }
     }
     report.invalid = invalid.len() as i32;
+    clock.lap("validate", valid.len());
 
     // 3. Diff against the stored state of this provider's events.
     set_stage(db, run_id, "diff", valid.len(), valid.len()).await?;
@@ -566,6 +597,7 @@ async fn stages(
         gone: diff.count(Class::Gone) as i32,
     };
     report.archived = diff.archived.len() as i32;
+    clock.lap("diff", valid.len());
     // Classes so far, for whoever watches the run.
     refresh_run::Entity::update_many()
         .col_expr(
@@ -617,6 +649,13 @@ async fn stages(
     }
     let regions =
         crate::store::reference::RegionFinder::new(&crate::store::reference::bundled_airports());
+    // Written in batches: one statement per few hundred rows, not one per event.
+    let mut upserts: Vec<event::ActiveModel> = Vec::new();
+    let mut history: Vec<event_history::ActiveModel> = Vec::new();
+    let mut batch_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // Stored events the snapshot no longer has, by the reason they are gone.
+    let mut vanished: std::collections::BTreeMap<Option<String>, Vec<String>> =
+        std::collections::BTreeMap::new();
     for d in &diff.decisions {
         if d.class == Class::Unchanged {
             continue;
@@ -632,42 +671,55 @@ async fn stages(
                     row.state = Set("gone".into());
                     row.gone_reason = Set(d.gone_reason.clone());
                 }
-                if stored.contains_key(&d.id) {
-                    row.first_seen_at = sea_orm::ActiveValue::NotSet;
-                    row.update(&txn).await?;
-                } else {
-                    row.insert(&txn).await?;
+                // One statement may not write a row twice (PostgreSQL refuses it).
+                if upserts.len() == WRITE_BATCH || !batch_ids.insert(e.id.clone()) {
+                    upsert_events(&txn, std::mem::take(&mut upserts)).await?;
+                    batch_ids.clear();
+                    batch_ids.insert(e.id.clone());
                 }
+                upserts.push(row);
             }
-            None => {
-                event::Entity::update_many()
-                    .col_expr(event::Column::State, Expr::value("gone"))
-                    .col_expr(
-                        event::Column::GoneReason,
-                        Expr::value(d.gone_reason.clone()),
-                    )
-                    .col_expr(event::Column::LastClass, Expr::value(Class::Gone as i16))
-                    .col_expr(event::Column::LastChangedAt, Expr::value(now))
-                    .filter(event::Column::Id.eq(d.id.clone()))
-                    .exec(&txn)
-                    .await?;
-            }
+            None => vanished
+                .entry(d.gone_reason.clone())
+                .or_default()
+                .push(d.id.clone()),
         }
-        event_history::ActiveModel {
+        history.push(event_history::ActiveModel {
             event_id: Set(d.id.clone()),
             run_id: Set(run_id),
             class: Set(d.class as i16),
             detail: Set(d.gone_reason.clone().unwrap_or_default()),
             recorded_at: Set(now),
             ..Default::default()
+        });
+        if history.len() == WRITE_BATCH {
+            event_history::Entity::insert_many(std::mem::take(&mut history))
+                .exec(&txn)
+                .await?;
         }
-        .insert(&txn)
-        .await?;
     }
-    if !diff.archived.is_empty() {
+    upsert_events(&txn, upserts).await?;
+    if !history.is_empty() {
+        event_history::Entity::insert_many(history)
+            .exec(&txn)
+            .await?;
+    }
+    for (reason, ids) in vanished {
+        for chunk in ids.chunks(WRITE_BATCH) {
+            event::Entity::update_many()
+                .col_expr(event::Column::State, Expr::value("gone"))
+                .col_expr(event::Column::GoneReason, Expr::value(reason.clone()))
+                .col_expr(event::Column::LastClass, Expr::value(Class::Gone as i16))
+                .col_expr(event::Column::LastChangedAt, Expr::value(now))
+                .filter(event::Column::Id.is_in(chunk.to_vec()))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    for chunk in diff.archived.chunks(WRITE_BATCH) {
         event::Entity::update_many()
             .col_expr(event::Column::State, Expr::value("archived"))
-            .filter(event::Column::Id.is_in(diff.archived.clone()))
+            .filter(event::Column::Id.is_in(chunk.to_vec()))
             .exec(&txn)
             .await?;
     }
@@ -688,9 +740,11 @@ async fn stages(
     }
     pause(config).await;
     txn.commit().await?;
+    clock.lap("commit", writes);
 
     // The map's stored cluster counts follow the events (until then the map counts live).
     crate::store::derived::rebuild_if_stale(db).await?;
+    clock.lap("derived", writes);
 
     // 5. Enrich: what this run owes and whatever earlier runs left.
     set_stage(db, run_id, "enrich", 0, 0).await?;
@@ -721,6 +775,10 @@ async fn stages(
         },
     )
     .await?;
+    clock.lap(
+        "enrich",
+        outcome.places_calls as usize + outcome.flights_calls as usize,
+    );
     report.calls.places += outcome.places_calls;
     report.calls.flights += outcome.flights_calls;
     report.deferred = outcome.deferred;
@@ -742,6 +800,34 @@ async fn stages(
     if let Some(g) = generation {
         set_meta(db, DEMO_GENERATION_KEY, &(g + 1).to_string()).await?;
     }
+    Ok(())
+}
+
+/// Rows per statement when the commit writes events (about 32 values a row, well under
+/// SQLite's 32,766 bound parameters and PostgreSQL's 65,535).
+const WRITE_BATCH: usize = 400;
+
+/// Inserts new events and rewrites stored ones in one statement: every column but the
+/// id and when the event was first seen takes the snapshot's value.
+async fn upsert_events<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    rows: Vec<event::ActiveModel>,
+) -> Result<(), DbErr> {
+    use sea_orm::Iterable;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let update: Vec<event::Column> = event::Column::iter()
+        .filter(|c| !matches!(c, event::Column::Id | event::Column::FirstSeenAt))
+        .collect();
+    event::Entity::insert_many(rows)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(event::Column::Id)
+                .update_columns(update)
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
     Ok(())
 }
 
