@@ -122,6 +122,35 @@ async fn set_language(
     resp
 }
 
+/// The largest request body accepted (413 beyond it): sign-in forms, run starts and
+/// moderation reasons are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The longest path and query accepted (414 beyond it): the longest filter a page builds
+/// is well under 2 KiB.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Refuses an over-long path or query before any handler parses it.
+async fn refuse_long_uris(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > MAX_URI_BYTES {
+        let message =
+            format!("the address is {len} bytes long; at most {MAX_URI_BYTES} are accepted");
+        let mut resp = if req.uri().path().starts_with("/api/") {
+            axum::Json(serde_json::json!({"error": {"code": "uri_too_long", "message": message}}))
+                .into_response()
+        } else {
+            message.into_response()
+        };
+        *resp.status_mut() = axum::http::StatusCode::URI_TOO_LONG;
+        return resp;
+    }
+    next.run(req).await
+}
+
 /// The whole HTTP application.
 pub fn router(leptos_options: LeptosOptions, app_state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -159,7 +188,10 @@ pub fn router(leptos_options: LeptosOptions, app_state: AppState) -> Router {
             guard_state,
             auth::guard,
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(refuse_long_uris))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }

@@ -305,8 +305,120 @@ async fn a_failed_provider_defers_work_that_the_next_run_finishes(backend: Backe
     assert!(places_after_first > 0);
 }
 
+/// Providers failing in each documented way: the events provider's garbage or 500s end
+/// the run as `failed` with the error recorded and nothing written; a places provider
+/// sending garbage and a flights provider timing out leave the run `succeeded`, their
+/// errors recorded and their work owed. Hostile markup in provider text is stored as
+/// text and rendered escaped.
+async fn provider_faults_end_runs_cleanly_and_markup_stays_text(backend: Backend) {
+    let m = mocks().await;
+    let mut app = app_with(backend, &m).await;
+    let hostile =
+        r#"</title><script>window.__x=1</script><img src=x onerror="alert(1)">Fest & "Co""#;
+    let mut first = phq_event("hostile", 52.52, 13.405, "Hall", 40, 60);
+    first["title"] = json!(hostile);
+    first["entities"][0]["name"] = json!(hostile);
+    first["description"] = json!(hostile);
+    serve_snapshot(&m, vec![first]).await;
+    let r1 = app.refresh().await;
+    assert_eq!(
+        (r1.status.as_str(), r1.classes.new),
+        ("succeeded", 1),
+        "{r1:?}"
+    );
+
+    // The stored text is the provider's, and pages show it as text, never as markup.
+    let (_, e) = app.get_json("/api/v1/events/hostile").await;
+    assert_eq!(e["title"], hostile);
+    let html = app.get("/events/hostile").await.text().await.unwrap();
+    assert!(
+        !html.contains("<script>window.__x"),
+        "markup reached the page"
+    );
+    assert!(!html.contains("<img src=x"), "markup reached the page");
+    assert!(
+        html.contains("&lt;script&gt;window.__x=1&lt;/script&gt;"),
+        "title not shown escaped"
+    );
+    let home = app.get("/?q=Fest").await.text().await.unwrap();
+    assert!(!home.contains("<img src=x") && home.contains("&lt;img src=x"));
+
+    // Garbage from the events provider: the run fails with the reason, nothing changes.
+    for answer in [
+        ResponseTemplate::new(200).set_body_string("<html>Service Unavailable</html>"),
+        ResponseTemplate::new(200).set_body_json(json!({"results": "not a list"})),
+        ResponseTemplate::new(500).set_body_string("Internal Server Error"),
+    ] {
+        m.phq.reset().await;
+        Mock::given(method("GET"))
+            .respond_with(answer)
+            .mount(&m.phq)
+            .await;
+        let r = app.refresh().await;
+        assert_eq!(r.status, "failed", "{r:?}");
+        assert!(
+            r.errors.iter().any(|e| e.starts_with("predicthq")),
+            "{:?}",
+            r.errors
+        );
+        let (_, e) = app.get_json("/api/v1/events/hostile").await;
+        assert_eq!(e["title"], hostile, "a failed fetch changed the store");
+    }
+
+    // A new event while places answer garbage and flights never answer in time.
+    let mut second = phq_event("second", 48.14, 11.58, "Arena", 41, 60);
+    second["title"] = json!("Second");
+    serve_snapshot(
+        &m,
+        vec![phq_event("hostile", 52.52, 13.405, "Hall", 40, 60), second],
+    )
+    .await;
+    m.google.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"places\": [ {\"id\": "))
+        .mount(&m.google)
+        .await;
+    m.duffel.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_delay(std::time::Duration::from_secs(30)))
+        .mount(&m.duffel)
+        .await;
+    app.config.refresh.providers = providers(&m);
+    app.config.refresh.providers.flights = FlightsClient::Duffel(Duffel {
+        caller: Caller::new(
+            "duffel",
+            vec!["d-token".into()],
+            PolicyConfig {
+                timeout: std::time::Duration::from_millis(300),
+                ..policy()
+            },
+        ),
+        base_url: m.duffel.uri(),
+    });
+    let r = app.refresh().await;
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    assert_eq!(r.classes.new, 1);
+    assert!(
+        r.errors.iter().any(|e| e.starts_with("google")),
+        "{:?}",
+        r.errors
+    );
+    assert!(
+        r.errors.iter().any(|e| e.starts_with("duffel")),
+        "{:?}",
+        r.errors
+    );
+    assert!(r.deferred >= 1, "{r:?}");
+    let (_, e) = app.get_json("/api/v1/events/second").await;
+    assert_eq!(
+        e["title"], "Second",
+        "the events were committed despite the enrichment faults"
+    );
+}
+
 both_backends!(
     classes_and_calls_are_exact_in_both_sync_modes,
+    provider_faults_end_runs_cleanly_and_markup_stays_text,
     a_failed_provider_defers_work_that_the_next_run_finishes,
     two_processes_opening_a_new_store_at_once_both_succeed,
 );

@@ -163,7 +163,7 @@ fn CountryBody(d: CountryData) -> impl IntoView {
     };
     let total = d.page.total;
     view! {
-        <Title text=format!("{} · TourSherpa", if lang == Lang::Ko { &d.name_ko } else { &d.name_en })/>
+        <Title text=super::page_title(if lang == Lang::Ko { &d.name_ko } else { &d.name_en })/>
         {d.demo.then(|| view! { <DemoBanner/> })}
         <section class="country" data-code=d.code.clone()>
             <h1>{d.name_en.clone()}" " <span class="alt-name" lang="ko">{d.name_ko.clone()}</span></h1>

@@ -141,7 +141,7 @@ fn EventBody(v: TripBundle, site: SiteInfo) -> impl IntoView {
         }));
     }
     view! {
-        <Title text=format!("{} · TourSherpa", s.title)/>
+        <Title text=super::page_title(&s.title)/>
         <Meta name="description" content=description/>
         <Meta property="og:title" content=s.title.clone()/>
         {demo_any.then(|| view! { <DemoBanner/> })}

@@ -80,3 +80,13 @@ pub fn show_viewer_times() {
         }
     }
 }
+
+/// A page's `<title>`: "NAME · TourSherpa". leptos_meta writes the text into `<title>`
+/// without escaping it when rendering on the server, so a provider's name holding
+/// `</title><script>` would end the element early; the angle brackets become look-alike
+/// quotation marks (‹ ›), which the browser shows as nearly the same text.
+pub fn page_title(name: &str) -> String {
+    format!("{name} · TourSherpa")
+        .replace('<', "\u{2039}")
+        .replace('>', "\u{203a}")
+}

@@ -52,7 +52,7 @@ fn PlaceBody(d: PlaceData) -> impl IntoView {
     let lang = use_lang();
     let p = d.place;
     view! {
-        <Title text=format!("{} · TourSherpa", p.name)/>
+        <Title text=super::page_title(&p.name)/>
         {p.demo.then(|| view! {
             <p class="demo-banner" role="note"><strong>{tr(lang, "Demo data. ")}</strong>{tr(lang, "This place is generated for the demo and is not a real business.")}</p>
         })}

@@ -212,11 +212,12 @@ pub fn normalise(raw: Value) -> Result<SnapshotEvent, (String, String)> {
     let id_hint = raw
         .get("id")
         .and_then(Value::as_str)
+        .filter(|id| !id.trim().is_empty())
         .unwrap_or("(no id)")
         .to_string();
     let e: PhqEvent = serde_json::from_value(raw)
         .map_err(|err| (id_hint.clone(), format!("unreadable record: {err}")))?;
-    let fail = |reason: String| (e.id.clone(), reason);
+    let fail = |reason: String| (id_hint.clone(), reason);
     let start = e
         .start_local
         .as_deref()
