@@ -496,7 +496,98 @@ async fn stored_cells_give_the_same_clusters_as_a_live_count(backend: Backend) {
     }
 }
 
+/// Over-long addresses and oversized bodies are refused before anything parses them,
+/// with a clear error, and the server goes on serving.
+#[tokio::test]
+async fn oversized_queries_and_bodies_are_refused() {
+    let app = spawn_app(Backend::Sqlite, false).await;
+    let long = "a".repeat(server::MAX_URI_BYTES);
+    let (status, body) = app.get_json(&format!("/api/v1/events?q={long}")).await;
+    assert_eq!(status, 414, "{body}");
+    assert_eq!(body["error"]["code"], "uri_too_long");
+    let page = app.get(&format!("/?q={long}")).await;
+    assert_eq!(page.status(), 414);
+    assert!(page.text().await.unwrap().contains("at most"));
+    // Just under the bound, the query is parsed and refused for what it says.
+    let (status, body) = app
+        .get_json(&format!("/api/v1/events?q={}", &long[..5000]))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 200 characters"),
+        "{body}"
+    );
+    let big = vec![b'x'; server::MAX_BODY_BYTES + 1];
+    for path in ["/api/v1/session", "/admin/sign-in", "/api/v1/runs"] {
+        let resp = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 413, "{path}");
+    }
+    let (status, _) = app.get_json("/api/v1/events?limit=1").await;
+    assert_eq!(status, 200);
+}
+
+/// The busiest answers (event list pages, map clusters) are kept between requests, and a
+/// change to the events by any writer, in the transaction that bumps the events'
+/// generation, is seen by the very next request.
+async fn kept_answers_follow_every_change_to_the_events(backend: Backend) {
+    use app::store::entities::event;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    let app = spawn_app(backend, true).await;
+    let world = "/api/v1/map/clusters?zoom=2&bbox=-180,-85,180,85";
+    let counted = |v: &Value| -> i64 {
+        v["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["count"].as_i64().unwrap())
+            .sum()
+    };
+    let (_, first) = app.get_json("/api/v1/events?limit=5").await;
+    let total = first["total"].as_i64().unwrap();
+    let (_, clusters) = app.get_json(world).await;
+    assert_eq!(counted(&clusters), total);
+    // Asked again: the same answers.
+    assert_eq!(app.get_json("/api/v1/events?limit=5").await.1, first);
+    assert_eq!(app.get_json(world).await.1, clusters);
+
+    // Another writer (another process, say) ends the first event.
+    let id = first["items"][0]["id"].as_str().unwrap().to_string();
+    let txn = app.db.begin().await.unwrap();
+    event::Entity::update_many()
+        .col_expr(
+            event::Column::State,
+            sea_orm::sea_query::Expr::value("gone"),
+        )
+        .filter(event::Column::Id.eq(id.clone()))
+        .exec(&txn)
+        .await
+        .unwrap();
+    app::store::derived::invalidate(&txn).await.unwrap();
+    txn.commit().await.unwrap();
+
+    let (_, after) = app.get_json("/api/v1/events?limit=5").await;
+    assert_eq!(after["total"].as_i64().unwrap(), total - 1);
+    assert!(after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["id"] != id.as_str()));
+    let (_, clusters) = app.get_json(world).await;
+    assert_eq!(counted(&clusters), total - 1);
+}
+
 both_backends!(
+    kept_answers_follow_every_change_to_the_events,
     stored_cells_give_the_same_clusters_as_a_live_count,
     map_clusters_add_up_to_the_filtered_total,
     events_list_pages_through_every_event_once,

@@ -25,6 +25,11 @@ pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
     rollup::invalidate(db).await
 }
 
+/// The events' generation: it changes in every transaction that changes events.
+pub async fn generation<C: ConnectionTrait>(db: &C) -> Result<Option<String>, DbErr> {
+    get_meta(db, GENERATION_KEY).await
+}
+
 async fn stale(db: &DatabaseConnection) -> Result<bool, DbErr> {
     Ok(get_meta(db, cells::VALID_KEY).await?.as_deref() != Some("1") || !rollup::valid(db).await?)
 }

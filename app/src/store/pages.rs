@@ -2,7 +2,8 @@
 //! event queries they build on.
 
 use super::entities::{country, event, place};
-use super::events::{list_events, place_of, summary, QueryError, ACTIVE};
+use super::events::{place_of, summary, QueryError, ACTIVE};
+use super::read_cache::list_events;
 use super::stats::count_by;
 use crate::filter::EventFilter;
 use crate::geo::{bounding_box, haversine_km};
