@@ -5,7 +5,9 @@ Prints one line per request kind: p50, p95, p99 and max in milliseconds, and the
 the answer. Each kind is warmed up with 5 requests first.
 """
 import json
+import os
 import sys
+import urllib.parse
 import time
 import urllib.request
 
@@ -47,6 +49,11 @@ DASHBOARD += [("dashboard page HTML", "/dashboard"),
               ("dashboard page HTML, rank>=60", "/dashboard?rank_min=60")]
 if SET == "dashboard":
     CASES = DASHBOARD
+elif os.environ.get("BENCH_EVENT_ID"):
+    # One event's page and its trip bundle (BENCH_EVENT_ID names a stored event).
+    event = urllib.parse.quote(os.environ["BENCH_EVENT_ID"], safe="")
+    CASES += [("event page HTML", f"/events/{event}"),
+              ("trip bundle API", f"/api/v1/events/{event}/trip")]
 
 
 def fetch(path):
