@@ -34,12 +34,8 @@ for _ in $(seq 1 1200); do grep -q '^ready' "$WORK/mock.out" 2>/dev/null && brea
 MOCK="http://127.0.0.1:$(awk '/^ready/ {print $2}' "$WORK/mock.out")"
 export DATABASE_URL="sqlite://$WORK/load.db?mode=rwc" LEPTOS_SITE_ADDR="$ADDR" LEPTOS_SITE_ROOT=target/site
 export NO_COLOR=1 RUST_LOG=warn
-export TOURSHERPA_EVENTS_PROVIDER=predicthq PREDICTHQ_TOKEN=bench-token PREDICTHQ_BASE_URL="$MOCK" \
-  PREDICTHQ_RATE_PER_SECOND=1000 \
-  TOURSHERPA_PLACES_PROVIDER=google GOOGLE_PLACES_KEY=bench-key GOOGLE_PLACES_BASE_URL="$MOCK" \
-  GOOGLE_PLACES_RATE_PER_SECOND=1000 GOOGLE_PLACES_DAILY_BUDGET="${PLACES_BUDGET:-3000}" \
-  TOURSHERPA_FLIGHTS_PROVIDER=duffel DUFFEL_TOKEN=bench-token DUFFEL_BASE_URL="$MOCK" \
-  DUFFEL_RATE_PER_SECOND=1000 DUFFEL_DAILY_BUDGET="${FLIGHTS_BUDGET:-3000}"
+source bench/mock_env.sh
+use_mock_providers "$MOCK"
 "$BIN" migrate >/dev/null 2>&1
 /usr/bin/time -f '%e s wall, %M KB peak' -o "$WORK/load.time" "$BIN" ingest --full >/dev/null 2>&1
 echo "# bench/load.sh $N $SECONDS_RUN $CLIENTS, $(date -u +%F), $(nproc) cores, SQLite"

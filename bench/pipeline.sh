@@ -20,6 +20,7 @@ shift || true
 SIZES=("${@:-10000}")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000)
 BIN=$PWD/target/release/toursherpa
+source bench/mock_env.sh
 PG_ADMIN=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 WORK=$(mktemp -d)
 MOCK_PID=
@@ -42,19 +43,12 @@ start_mock() { # N generation
     sleep 0.5
   done
   MOCK_URL="http://127.0.0.1:$(awk '/^ready/ {print $2}' "$WORK/mock.out")"
+  use_mock_providers "$MOCK_URL"
 }
 
 run_ingest() { # label database_url [--full]
   local label=$1 url=$2; shift 2
   env DATABASE_URL="$url" NO_COLOR=1 RUST_LOG=warn,app::ingest=info \
-    TOURSHERPA_EVENTS_PROVIDER=predicthq PREDICTHQ_TOKEN=bench-token \
-    PREDICTHQ_BASE_URL="$MOCK_URL" PREDICTHQ_RATE_PER_SECOND=1000 \
-    TOURSHERPA_PLACES_PROVIDER=google GOOGLE_PLACES_KEY=bench-key \
-    GOOGLE_PLACES_BASE_URL="$MOCK_URL" GOOGLE_PLACES_RATE_PER_SECOND=1000 \
-    GOOGLE_PLACES_DAILY_BUDGET="${PLACES_BUDGET:-3000}" \
-    TOURSHERPA_FLIGHTS_PROVIDER=duffel DUFFEL_TOKEN=bench-token \
-    DUFFEL_BASE_URL="$MOCK_URL" DUFFEL_RATE_PER_SECOND=1000 \
-    DUFFEL_DAILY_BUDGET="${FLIGHTS_BUDGET:-3000}" \
     /usr/bin/time -f '%e %M' -o "$WORK/time" "$BIN" ingest --json "$@" \
     >"$WORK/report.json" 2>"$WORK/log" || true
   read -r wall rss_kb <"$WORK/time"
