@@ -26,8 +26,10 @@ test('charts are in the first page and follow the filter; a country bar filters'
   assert.equal((html.match(/<svg/g) || []).length, 7, 'seven charts');
   const all = (await api('/api/v1/events?limit=1')).total;
   assert.equal(await total(page), all);
-  // Hydrated: the country links carry the click.
+  // Hydrated: the country links (drawn by the server too) carry the click only once the
+  // wasm has loaded and run; a click before that submits the form the plain way.
   await page.waitForFunction(() => document.querySelectorAll('#chart-countries .hotspot').length > 3);
+  await page.waitForLoadState('networkidle');
   await page.evaluate(() => { window.__sameDocument = true; });
 
   const before = await page.locator('#chart-categories .chart-svg').innerHTML();
