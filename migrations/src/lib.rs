@@ -7,6 +7,7 @@ mod m20261126_000002_refresh_safety;
 mod m20261126_000003_trip_details;
 mod m20261126_000004_dashboard_rollups;
 mod m20261126_000005_admin;
+mod m20261127_000006_derived_changes;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_trip_details::Migration),
             Box::new(m20261126_000004_dashboard_rollups::Migration),
             Box::new(m20261126_000005_admin::Migration),
+            Box::new(m20261127_000006_derived_changes::Migration),
         ]
     }
 }

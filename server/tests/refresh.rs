@@ -6,6 +6,7 @@ use app::demo::feed::snapshot;
 use app::ingest::diff::ProviderState;
 use app::ingest::enrich::{cell, PLACE_KINDS};
 use common::{spawn_app, Backend};
+use sea_orm::{ColumnTrait, FromQueryResult, QueryFilter};
 use std::collections::HashSet;
 
 async fn first_refresh_inserts_every_event_and_shares_place_lookups(backend: Backend) {
@@ -73,9 +74,174 @@ async fn later_refreshes_classify_and_enrich_only_what_changed(backend: Backend)
     );
 }
 
+/// Every derived row, in key order: cells (sums to 6 places, as the map reads them), both
+/// rollups, the narrow copies and their later days.
+async fn derived_rows(db: &sea_orm::DatabaseConnection) -> Vec<String> {
+    use app::store::entities::cluster_cell;
+    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm::{EntityTrait, QueryOrder};
+    let mut out = Vec::new();
+    for c in cluster_cell::Entity::find()
+        .order_by_asc(cluster_cell::Column::Level)
+        .order_by_asc(cluster_cell::Column::Category)
+        .order_by_asc(cluster_cell::Column::Gy)
+        .order_by_asc(cluster_cell::Column::Gx)
+        .all(db)
+        .await
+        .unwrap()
+    {
+        out.push(format!(
+            "cells: {} {} {} {} n={} sums={:.6},{:.6} single={:?} {:?}",
+            c.level, c.category, c.gy, c.gx, c.n, c.sum_lat, c.sum_lon, c.single_id, c.single_title
+        ));
+    }
+    for (table, sql) in [
+        (
+            "stats",
+            r#"SELECT * FROM "stats_rollup" ORDER BY "category", "country", "month", "week""#,
+        ),
+        (
+            "visitors",
+            r#"SELECT * FROM "visitor_rollup" ORDER BY "category", "country", "day""#,
+        ),
+        ("facts", r#"SELECT * FROM "event_facts" ORDER BY "id""#),
+        (
+            "later days",
+            r#"SELECT * FROM "event_fact_days" ORDER BY "event_id", "day""#,
+        ),
+    ] {
+        let rows = db
+            .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap();
+        for r in rows {
+            let json = serde_json::Value::from_query_result_optional(&r, "")
+                .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
+                .unwrap_or_else(|e| format!("{e}"));
+            out.push(format!("{table}: {json}"));
+        }
+    }
+    out
+}
+
+/// The rows kept by difference are those a recount gives; a failure names the rows that
+/// differ, not all of them.
+fn assert_same_rows(kept: &[String], recounted: &[String], when: &str) {
+    let only_kept: Vec<&String> = kept.iter().filter(|r| !recounted.contains(r)).collect();
+    let only_recounted: Vec<&String> = recounted.iter().filter(|r| !kept.contains(r)).collect();
+    assert!(
+        only_kept.is_empty() && only_recounted.is_empty() && kept.len() == recounted.len(),
+        "{when}: kept by difference but not recounted: {:?}\nrecounted but not kept: {:?}",
+        &only_kept[..only_kept.len().min(10)],
+        &only_recounted[..only_recounted.len().min(10)]
+    );
+}
+
+/// Changes events the way a refresh or moderation does: in one transaction that lists them.
+async fn change_events(db: &sea_orm::DatabaseConnection, changes: &[(&str, String)]) {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let txn = db.begin().await.unwrap();
+    for (id, set) in changes {
+        let sql = format!(r#"UPDATE "events" SET {set} WHERE "id" = '{id}'"#);
+        let r = txn
+            .execute_raw(Statement::from_string(txn.get_database_backend(), sql))
+            .await
+            .unwrap();
+        assert_eq!(r.rows_affected(), 1, "{id}: {set}");
+    }
+    app::store::derived::events_changed(&txn, changes.iter().map(|(id, _)| id.to_string()))
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+}
+
+/// The derived tables kept up to date by difference (subtract each changed event's old
+/// copy, add its row now) hold exactly what recounting them from all events gives: through
+/// moves across cells, renames, new categories, events leaving and coming back, new impact
+/// patterns and spend, and a refresh of the demo feed.
+async fn derived_tables_kept_by_difference_match_a_recount(backend: Backend) {
+    use app::store::derived::{rebuild_all, rebuild_if_stale, Rebuilt};
+    use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+    let app = spawn_app(backend, true).await;
+    let db = &app.db;
+    let ids: Vec<String> = app::store::entities::event::Entity::find()
+        .select_only()
+        .column(app::store::entities::event::Column::Id)
+        .filter(app::store::entities::event::Column::State.eq("active"))
+        .order_by_asc(app::store::entities::event::Column::Id)
+        .limit(24)
+        .into_tuple()
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 24);
+    let impact = r#"'[{"date":"2027-05-01","visitors":10},{"date":"2027-05-01","visitors":5},{"date":"2027-05-03","visitors":0},{"date":"2027-05-14","visitors":700},{"date":"bad","visitors":3}]'"#;
+    let mut first: Vec<(&str, String)> = vec![
+        (&ids[0], r#""title" = 'Renamed <b>bold</b>'"#.into()),
+        (&ids[1], r#""category" = 'expos'"#.into()),
+        (&ids[2], r#""state" = 'gone'"#.into()),
+        (
+            &ids[3],
+            format!(
+                r#""impact" = {impact}, "spend_usd" = 123456, "spend_industries" = '{{"accommodation":1000}}'"#
+            ),
+        ),
+        // Alone at the edge of the world: a cell of one.
+        (&ids[4], r#""lat" = -89.9, "lon" = 179.95"#.into()),
+        (
+            &ids[5],
+            r#""country" = 'ZZ', "start_date" = '2027-02-28'"#.into(),
+        ),
+    ];
+    // Small moves: some cross cell edges, some leave a neighbour alone in its cell.
+    for id in &ids[6..24] {
+        first.push((id, r#""lat" = "lat" + 0.37, "lon" = "lon" - 0.21"#.into()));
+    }
+    change_events(db, &first).await;
+    assert_eq!(
+        rebuild_if_stale(db).await.unwrap(),
+        Some(Rebuilt::Changes(24)),
+        "a few changed events are updated, not recounted"
+    );
+    let kept = derived_rows(db).await;
+    rebuild_all(db).await.unwrap();
+    assert_same_rows(&kept, &derived_rows(db).await, "after the first changes");
+
+    // Back again, the lone event somewhere else, and the gone one returned.
+    let mut second: Vec<(&str, String)> = vec![
+        (&ids[2], r#""state" = 'active'"#.into()),
+        (&ids[4], r#""lat" = 10.0, "lon" = 10.0"#.into()),
+        (&ids[3], r#""impact" = NULL, "spend_usd" = NULL"#.into()),
+    ];
+    for id in &ids[6..24] {
+        second.push((id, r#""lat" = "lat" - 0.37, "lon" = "lon" + 0.21"#.into()));
+    }
+    change_events(db, &second).await;
+    assert_eq!(
+        rebuild_if_stale(db).await.unwrap(),
+        Some(Rebuilt::Changes(21))
+    );
+    let kept = derived_rows(db).await;
+    rebuild_all(db).await.unwrap();
+    assert_same_rows(&kept, &derived_rows(db).await, "after the second changes");
+
+    // A refresh of the feed lists what it changed the same way.
+    let report = app.refresh().await;
+    assert_eq!(report.status, "succeeded");
+    assert_eq!(
+        rebuild_if_stale(db).await.unwrap(),
+        None,
+        "the refresh caught up"
+    );
+    let kept = derived_rows(db).await;
+    rebuild_all(db).await.unwrap();
+    assert_same_rows(&kept, &derived_rows(db).await, "after a refresh");
+}
+
 both_backends!(
     first_refresh_inserts_every_event_and_shares_place_lookups,
     later_refreshes_classify_and_enrich_only_what_changed,
+    derived_tables_kept_by_difference_match_a_recount,
 );
 
 #[tokio::test]

@@ -194,11 +194,13 @@ pub async fn generate(
         txn.commit().await?;
     }
     let insert_seconds = started.elapsed().as_secs_f64();
+    let upto = crate::store::derived::current(db).await?;
     let t = std::time::Instant::now();
     let cells = crate::store::cells::rebuild(db).await?;
     let cells_seconds = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     let rollups = crate::store::rollup::rebuild(db).await?;
+    crate::store::derived::forget_changes(db, upto).await?;
     Ok(GenerateReport {
         events: n,
         cities: cities.len(),

@@ -349,12 +349,9 @@ async fn store_airports(
 ) -> Result<HashMap<String, Vec<String>>, DbErr> {
     let mut codes: HashMap<String, Vec<String>> = HashMap::with_capacity(targets.len());
     let mut rows = Vec::new();
-    let full: Vec<String> = targets
-        .iter()
-        .filter(|t| t.1 == NEED_FULL)
-        .map(|t| t.0.clone())
-        .collect();
+    let mut full: Vec<String> = Vec::new();
     for t in targets.iter().filter(|t| t.1 == NEED_FULL) {
+        full.push(t.0.clone());
         let nearest = nearest_airports(airports, t.2, t.3);
         for (i, (iata, d)) in nearest.iter().enumerate() {
             rows.push(event_airport::ActiveModel {

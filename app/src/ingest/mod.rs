@@ -587,7 +587,11 @@ async fn stages(
     // 3. Diff against the stored state of this provider's events.
     set_stage(db, run_id, "diff", valid.len(), valid.len()).await?;
     pause(config).await;
-    let stored = load_stored(db, provider_name).await?;
+    // An incremental snapshot says nothing of the events it leaves out, so only the stored
+    // state of those it names is needed (50,000 rows, not a million).
+    let only: Option<Vec<String>> =
+        (diff_mode == SyncMode::Incremental).then(|| valid.iter().map(|e| e.id.clone()).collect());
+    let stored = load_stored(db, provider_name, only.as_deref()).await?;
     let diff = diff::diff(&stored, &valid, diff_mode, today);
     report.classes = ClassCounts {
         unchanged: diff.count(Class::Unchanged) as i32,
@@ -636,6 +640,7 @@ async fn stages(
     set_stage(db, run_id, "commit", 0, writes).await?;
     let now = Utc::now();
     let txn = db.begin().await?;
+    crate::store::bulk_write_cache(&txn, true).await?;
     for (provider_id, reason) in &invalid {
         invalid_record::ActiveModel {
             run_id: Set(run_id),
@@ -726,10 +731,15 @@ async fn stages(
     // A refresh rewrites an event with the provider's state; an admin's hiding stands.
     crate::store::moderation::reapply(&txn).await?;
     enrich::record_plan(&txn, &enrich::plan(&diff, &valid), run_id).await?;
-    let events_changed =
-        !diff.archived.is_empty() || diff.decisions.iter().any(|d| d.class != Class::Unchanged);
-    if events_changed {
-        crate::store::derived::invalidate(&txn).await?;
+    let changed_ids: Vec<String> = diff
+        .decisions
+        .iter()
+        .filter(|d| d.class != Class::Unchanged)
+        .map(|d| d.id.clone())
+        .chain(diff.archived.iter().cloned())
+        .collect();
+    if !changed_ids.is_empty() {
+        crate::store::derived::events_changed(&txn, changed_ids).await?;
     }
     if let Some(g) = generation {
         refresh_run::Entity::update_many()
@@ -739,11 +749,14 @@ async fn stages(
             .await?;
     }
     pause(config).await;
+    crate::store::bulk_write_cache(&txn, false).await?;
     txn.commit().await?;
     clock.lap("commit", writes);
 
     // The map's stored cluster counts follow the events (until then the map counts live).
-    crate::store::derived::rebuild_if_stale(db).await?;
+    if let Some(how) = crate::store::derived::rebuild_if_stale(db).await? {
+        tracing::info!(?how, "derived tables brought up to date");
+    }
     clock.lap("derived", writes);
 
     // 5. Enrich: what this run owes and whatever earlier runs left.
@@ -843,23 +856,43 @@ type StoredRow = (
     String,
 );
 
-async fn load_stored(db: &DatabaseConnection, provider: &str) -> Result<diff::StoredMap, DbErr> {
-    let rows: Vec<StoredRow> = event::Entity::find()
-        .select_only()
-        .columns([
-            event::Column::Id,
-            event::Column::Fingerprint,
-            event::Column::Lat,
-            event::Column::Lon,
-            event::Column::VenueName,
-            event::Column::StartDate,
-            event::Column::EndDate,
-            event::Column::State,
-        ])
-        .filter(event::Column::Provider.eq(provider))
-        .into_tuple()
-        .all(db)
-        .await?;
+/// The stored state of this provider's events: all of them, or those of `only`.
+async fn load_stored(
+    db: &DatabaseConnection,
+    provider: &str,
+    only: Option<&[String]>,
+) -> Result<diff::StoredMap, DbErr> {
+    let query = || {
+        event::Entity::find()
+            .select_only()
+            .columns([
+                event::Column::Id,
+                event::Column::Fingerprint,
+                event::Column::Lat,
+                event::Column::Lon,
+                event::Column::VenueName,
+                event::Column::StartDate,
+                event::Column::EndDate,
+                event::Column::State,
+            ])
+            .filter(event::Column::Provider.eq(provider))
+    };
+    let rows: Vec<StoredRow> = match only {
+        None => query().into_tuple().all(db).await?,
+        Some(ids) => {
+            let mut rows = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(500) {
+                rows.extend(
+                    query()
+                        .filter(event::Column::Id.is_in(chunk.to_vec()))
+                        .into_tuple::<StoredRow>()
+                        .all(db)
+                        .await?,
+                );
+            }
+            rows
+        }
+    };
     Ok(rows
         .into_iter()
         .map(

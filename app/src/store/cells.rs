@@ -5,7 +5,7 @@
 //! box's edges; anything else is counted live. Both ways give the same clusters, because
 //! the cells are assigned with exactly the arithmetic the SQL uses.
 
-use super::entities::{cluster_cell, event};
+use super::entities::{cluster_cell, event, event_fact};
 use super::events::{filter_condition, QueryError, ACTIVE};
 use super::{get_meta, set_meta};
 use crate::filter::{BBox, EventFilter};
@@ -492,6 +492,181 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     txn.commit().await?;
     analyze(db).await?;
     Ok(count)
+}
+
+/// What some changed events do to one stored cell.
+#[derive(Default)]
+struct CellChange {
+    n: i64,
+    sum_lat: f64,
+    sum_lon: f64,
+    added: u32,
+    /// The event put in, when just one was.
+    single: Option<(String, String)>,
+}
+
+/// Brings the stored cells up to date for some changed events, by difference: each event
+/// leaves the cells of its stored narrow copy (`before`) and enters those of its active
+/// row now (`now`). A cell left with one event whose id is not known here gets it in
+/// [`settle`].
+pub(crate) async fn apply_changes<C: ConnectionTrait>(
+    txn: &C,
+    before: &[event_fact::Model],
+    now: &[event::Model],
+) -> Result<(), DbErr> {
+    let levels: Vec<(u8, f64)> = (0..=MAX_CELL_LEVEL)
+        .map(|l| (l, cell_text(level_cell(l)).1))
+        .collect();
+    let mut changes: FxHashMap<(u8, String, i64, i64), CellChange> = FxHashMap::default();
+    for f in before {
+        for &(level, cell) in &levels {
+            let (gy, gx) = cell_of(f.lat, f.lon, cell);
+            let c = changes
+                .entry((level, f.category.clone(), gy, gx))
+                .or_default();
+            c.n -= 1;
+            c.sum_lat -= f.lat;
+            c.sum_lon -= f.lon;
+        }
+    }
+    for e in now {
+        for &(level, cell) in &levels {
+            let (gy, gx) = cell_of(e.lat, e.lon, cell);
+            let c = changes
+                .entry((level, e.category.clone(), gy, gx))
+                .or_default();
+            c.n += 1;
+            c.sum_lat += e.lat;
+            c.sum_lon += e.lon;
+            c.added += 1;
+            c.single = Some((e.id.clone(), e.title.clone()));
+        }
+    }
+    let rows: Vec<Vec<sea_orm::Value>> = changes
+        .into_iter()
+        .filter(|(_, c)| c.added > 0 || c.n != 0)
+        .map(|((level, category, gy, gx), c)| {
+            let (id, title) = match c.single {
+                Some((id, title)) if c.added == 1 => (Some(id), Some(title)),
+                _ => (None, None),
+            };
+            vec![
+                i16::from(level).into(),
+                category.into(),
+                (gy as i32).into(),
+                (gx as i32).into(),
+                c.n.into(),
+                c.sum_lat.into(),
+                c.sum_lon.into(),
+                id.into(),
+                title.into(),
+            ]
+        })
+        .collect();
+    // A cell that ends with one event names it: the one put in if one was (the rest went),
+    // otherwise it is looked up in `settle`.
+    let single = |column: &str| {
+        format!(
+            r#""{column}" = CASE WHEN "cluster_cells"."n" + excluded."n" = 1 THEN excluded."{column}" ELSE NULL END"#
+        )
+    };
+    let set = vec![
+        r#""n" = "cluster_cells"."n" + excluded."n""#.to_string(),
+        r#""sum_lat" = "cluster_cells"."sum_lat" + excluded."sum_lat""#.to_string(),
+        r#""sum_lon" = "cluster_cells"."sum_lon" + excluded."sum_lon""#.to_string(),
+        single("single_id"),
+        single("single_title"),
+    ];
+    super::upsert_rows(
+        txn,
+        "cluster_cells",
+        &[
+            "level",
+            "category",
+            "gy",
+            "gx",
+            "n",
+            "sum_lat",
+            "sum_lon",
+            "single_id",
+            "single_title",
+        ],
+        &["level", "gy", "gx", "category"],
+        &set,
+        rows,
+    )
+    .await
+}
+
+/// Finishes [`apply_changes`]: drops the cells left empty and names the event of each cell
+/// left with one.
+pub(crate) async fn settle<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    cluster_cell::Entity::delete_many()
+        .filter(cluster_cell::Column::N.lte(0))
+        .exec(txn)
+        .await?;
+    let unnamed: Vec<(i16, String, i32, i32)> = cluster_cell::Entity::find()
+        .select_only()
+        .columns([
+            cluster_cell::Column::Level,
+            cluster_cell::Column::Category,
+            cluster_cell::Column::Gy,
+            cluster_cell::Column::Gx,
+        ])
+        .filter(cluster_cell::Column::N.eq(1))
+        .filter(cluster_cell::Column::SingleId.is_null())
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let backend = txn.get_database_backend();
+    for (level, category, gy, gx) in unnamed {
+        let (text, cell) = cell_text(level_cell(level as u8));
+        let (gy_sql, gx_sql) = cell_exprs(backend, &text);
+        // The box narrows the search by the index; the cell arithmetic decides.
+        let margin = cell * 1e-6;
+        let lat0 = f64::from(gy) * cell - 90.0;
+        let lon0 = f64::from(gx) * cell - 180.0;
+        let found: Option<(String, String)> = event::Entity::find()
+            .select_only()
+            .columns([event::Column::Id, event::Column::Title])
+            .filter(event::Column::State.eq(ACTIVE))
+            .filter(event::Column::Category.eq(category.clone()))
+            .filter(event::Column::Lon.gte(lon0 - margin))
+            .filter(event::Column::Lon.lte(lon0 + cell + margin))
+            .filter(event::Column::Lat.gte(lat0 - margin))
+            .filter(event::Column::Lat.lte(lat0 + cell + margin))
+            .filter(Expr::cust(format!("{gy_sql} = {gy}")))
+            .filter(Expr::cust(format!("{gx_sql} = {gx}")))
+            .order_by(event::Column::Id, Order::Asc)
+            .limit(1)
+            .into_tuple()
+            .one(txn)
+            .await?;
+        let Some((id, title)) = found else {
+            tracing::warn!(
+                level,
+                gy,
+                gx,
+                "a stored cell counts an event that is not there"
+            );
+            continue;
+        };
+        cluster_cell::Entity::update_many()
+            .col_expr(cluster_cell::Column::SingleId, Expr::value(id))
+            .col_expr(cluster_cell::Column::SingleTitle, Expr::value(title))
+            .filter(cluster_cell::Column::Level.eq(level))
+            .filter(cluster_cell::Column::Category.eq(category))
+            .filter(cluster_cell::Column::Gy.eq(gy))
+            .filter(cluster_cell::Column::Gx.eq(gx))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Marks the stored cells as matching the events.
+pub(crate) async fn mark_valid<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    set_meta(txn, VALID_KEY, "1").await
 }
 
 #[cfg(test)]

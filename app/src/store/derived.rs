@@ -1,28 +1,96 @@
 //! The tables derived from the events (the map's `cluster_cells`, the dashboard's rollups
-//! and narrow copies): marked stale in the transaction that changes events, and rebuilt
-//! afterwards by one rebuilder at a time across every process sharing the store.
+//! and narrow copies): marked stale in the transaction that changes events, and brought up
+//! to date afterwards by one rebuilder at a time across every process sharing the store.
 //!
-//! Events change under a refresh and under moderation, which may overlap. A rebuild that
+//! The transaction that changes events also lists them in `derived_changes`, so the
+//! rebuilder updates the derived tables by difference: each changed event's old narrow copy
+//! is taken out of the counts and its row now put in. A refresh that changes 5% of a
+//! million events then touches those 50,000, not the million. The tables are recounted in
+//! full when they are empty, when most events changed, or when a change did not say which
+//! events it touched.
+//!
+//! Events change under a refresh and under moderation, which may overlap. A catch-up that
 //! read the events before a change must not mark the tables valid after it, so each change
-//! bumps a generation; the rebuilder goes round again until no change came in meanwhile,
-//! and looks once more after letting go of its lock (a change whose own rebuild found the
-//! lock taken is then not left behind).
+//! bumps a generation and tags its listed events with it; the rebuilder takes the changes
+//! up to the generation it started from, and goes round again until no change came in
+//! meanwhile, and looks once more after letting go of its lock (a change whose own rebuild
+//! found the lock taken is then not left behind).
 
+use super::entities::{derived_change, event, event_fact};
+use super::events::ACTIVE;
 use super::{cells, get_meta, rollup, set_meta};
 use crate::ingest::lock::{RefreshLock, DERIVED};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use std::collections::BTreeSet;
 
 const GENERATION_KEY: &str = "derived_generation";
+/// Present (holding the generation that asked) while the tables must be recounted in full.
+const FULL_KEY: &str = "derived_full_rebuild";
+/// Changed events brought up to date in one transaction.
+const CATCH_UP_BATCH: u64 = 2_000;
+/// Past this share of the counted events changed, recounting is quicker than differences.
+const FULL_SHARE: f64 = 0.25;
 
-/// Marks the derived tables stale; call it in the transaction that changes events.
-pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    let generation: u64 = get_meta(db, GENERATION_KEY)
+/// How the derived tables were brought up to date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rebuilt {
+    /// Recounted from all the events.
+    Full,
+    /// Updated for this many changed events.
+    Changes(usize),
+}
+
+async fn bump<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    let generation = current(db).await? + 1;
+    set_meta(db, GENERATION_KEY, &generation.to_string()).await?;
+    cells::invalidate(db).await?;
+    rollup::invalidate(db).await?;
+    Ok(generation)
+}
+
+/// The events' generation as a number.
+pub(crate) async fn current<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    Ok(get_meta(db, GENERATION_KEY)
         .await?
         .and_then(|g| g.parse().ok())
-        .unwrap_or(0);
-    set_meta(db, GENERATION_KEY, &(generation + 1).to_string()).await?;
-    cells::invalidate(db).await?;
-    rollup::invalidate(db).await
+        .unwrap_or(0))
+}
+
+/// Marks the derived tables stale for these events; call it in the transaction that
+/// changes them.
+pub async fn events_changed<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = String>,
+) -> Result<(), DbErr> {
+    let generation = bump(db).await?;
+    // One statement may not write a row twice (PostgreSQL refuses it).
+    let ids: BTreeSet<String> = ids.into_iter().collect();
+    let ids: Vec<String> = ids.into_iter().collect();
+    for chunk in ids.chunks(500) {
+        derived_change::Entity::insert_many(chunk.iter().map(|id| derived_change::ActiveModel {
+            event_id: Set(id.clone()),
+            generation: Set(generation),
+        }))
+        .on_conflict(
+            OnConflict::column(derived_change::Column::EventId)
+                .update_column(derived_change::Column::Generation)
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks the derived tables stale as a whole (for changes that do not list their events);
+/// call it in the transaction that changes events.
+pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    let generation = bump(db).await?;
+    set_meta(db, FULL_KEY, &generation.to_string()).await
 }
 
 /// The events' generation: it changes in every transaction that changes events.
@@ -34,31 +102,170 @@ async fn stale(db: &DatabaseConnection) -> Result<bool, DbErr> {
     Ok(get_meta(db, cells::VALID_KEY).await?.as_deref() != Some("1") || !rollup::valid(db).await?)
 }
 
-/// Rebuilds whatever is stale, unless another rebuilder is at it (it will see this change).
-pub async fn rebuild_if_stale(db: &DatabaseConnection) -> Result<(), DbErr> {
+/// Brings whatever is stale up to date, unless another rebuilder is at it (it will see
+/// this change). Says how, when it did.
+pub async fn rebuild_if_stale(db: &DatabaseConnection) -> Result<Option<Rebuilt>, DbErr> {
+    let mut done = None;
     while stale(db).await? {
         let Some(lock) = RefreshLock::acquire_named(db, DERIVED).await? else {
-            return Ok(());
+            return Ok(done);
         };
-        let result = rebuild_until_settled(db).await;
+        let result = catch_up(db).await;
         if let Err(e) = lock.release(db).await {
             tracing::warn!(error = %e, "could not release the rebuild lock; it expires by itself");
         }
-        result?;
+        done = Some(merge(done, result?));
     }
-    Ok(())
+    Ok(done)
 }
 
-async fn rebuild_until_settled(db: &DatabaseConnection) -> Result<(), DbErr> {
+fn merge(a: Option<Rebuilt>, b: Rebuilt) -> Rebuilt {
+    match (a, b) {
+        (Some(Rebuilt::Full), _) | (_, Rebuilt::Full) => Rebuilt::Full,
+        (Some(Rebuilt::Changes(x)), Rebuilt::Changes(y)) => Rebuilt::Changes(x + y),
+        (None, b) => b,
+    }
+}
+
+async fn catch_up(db: &DatabaseConnection) -> Result<Rebuilt, DbErr> {
+    let mut done = None;
     loop {
-        let before = get_meta(db, GENERATION_KEY).await?;
-        cells::rebuild_if_stale(db).await?;
-        rollup::rebuild_if_stale(db).await?;
-        if get_meta(db, GENERATION_KEY).await? == before {
-            return Ok(());
+        let upto = current(db).await?;
+        let this = if needs_full(db, upto).await? {
+            rebuild_all(db).await?;
+            forget_changes(db, upto).await?;
+            Rebuilt::Full
+        } else {
+            let n = apply_changes(db, upto).await?;
+            if !finish(db, upto).await? {
+                done = Some(merge(done, Rebuilt::Changes(n)));
+                continue;
+            }
+            Rebuilt::Changes(n)
+        };
+        done = Some(merge(done, this));
+        if current(db).await? == upto {
+            return Ok(done.unwrap_or(this));
         }
         // Events changed while we read them: what we just marked valid may not be.
         cells::invalidate(db).await?;
         rollup::invalidate(db).await?;
     }
+}
+
+/// Recounts the derived tables from all the events.
+pub async fn rebuild_all(db: &DatabaseConnection) -> Result<(), DbErr> {
+    cells::rebuild(db).await?;
+    rollup::rebuild(db).await?;
+    Ok(())
+}
+
+async fn pending<C: ConnectionTrait>(db: &C, upto: i64) -> Result<u64, DbErr> {
+    derived_change::Entity::find()
+        .filter(derived_change::Column::Generation.lte(upto))
+        .count(db)
+        .await
+}
+
+/// Whether recounting beats updating: asked for, nothing counted yet, nothing listed
+/// (stale for a reason no change recorded), or most events changed.
+async fn needs_full(db: &DatabaseConnection, upto: i64) -> Result<bool, DbErr> {
+    if get_meta(db, FULL_KEY).await?.is_some() {
+        return Ok(true);
+    }
+    let changed = pending(db, upto).await?;
+    if changed == 0 {
+        return Ok(true);
+    }
+    let counted = event_fact::Entity::find().count(db).await?;
+    Ok(counted == 0 || changed as f64 > FULL_SHARE * counted as f64)
+}
+
+/// After a full recount that started at generation `upto`: the changes it covered are done.
+pub(crate) async fn forget_changes(db: &DatabaseConnection, upto: i64) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    derived_change::Entity::delete_many()
+        .filter(derived_change::Column::Generation.lte(upto))
+        .exec(&txn)
+        .await?;
+    let asked: Option<i64> = get_meta(&txn, FULL_KEY).await?.and_then(|g| g.parse().ok());
+    if asked.is_some_and(|g| g <= upto) {
+        super::entities::meta::Entity::delete_by_id(FULL_KEY.to_string())
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await
+}
+
+/// Updates the derived tables for the events changed up to generation `upto`, a batch a
+/// transaction: each batch takes its events out of `derived_changes` as it counts them,
+/// so an interrupted catch-up resumes where it stopped. Returns the events updated.
+async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbErr> {
+    let mut after = String::new();
+    let mut total = 0;
+    loop {
+        let ids: Vec<String> = derived_change::Entity::find()
+            .select_only()
+            .column(derived_change::Column::EventId)
+            .filter(derived_change::Column::Generation.lte(upto))
+            .filter(derived_change::Column::EventId.gt(after.clone()))
+            .order_by_asc(derived_change::Column::EventId)
+            .limit(CATCH_UP_BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(last) = ids.last() else { break };
+        after = last.clone();
+        let txn = db.begin().await?;
+        super::bulk_write_cache(&txn, true).await?;
+        // The write comes first: on SQLite a transaction that reads and then writes fails
+        // if another writer committed in between, where one that writes first waits.
+        for chunk in ids.chunks(500) {
+            derived_change::Entity::delete_many()
+                .filter(derived_change::Column::EventId.is_in(chunk.to_vec()))
+                .filter(derived_change::Column::Generation.lte(upto))
+                .exec(&txn)
+                .await?;
+        }
+        let mut before = Vec::with_capacity(ids.len());
+        let mut now = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            before.extend(
+                event_fact::Entity::find()
+                    .filter(event_fact::Column::Id.is_in(chunk.to_vec()))
+                    .all(&txn)
+                    .await?,
+            );
+            now.extend(
+                event::Entity::find()
+                    .filter(event::Column::Id.is_in(chunk.to_vec()))
+                    .filter(event::Column::State.eq(ACTIVE))
+                    .all(&txn)
+                    .await?,
+            );
+        }
+        cells::apply_changes(&txn, &before, &now).await?;
+        rollup::apply_changes(&txn, &ids, &before, &now).await?;
+        super::bulk_write_cache(&txn, false).await?;
+        txn.commit().await?;
+        total += ids.len();
+    }
+    Ok(total)
+}
+
+/// Drops emptied rows and names single events, and marks the tables valid if no change
+/// came in meanwhile (then the caller goes round again). Says whether it marked them.
+async fn finish(db: &DatabaseConnection, upto: i64) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    // Writes first: on SQLite the transaction then holds the write lock, so the generation
+    // read below cannot change before the commit.
+    rollup::drop_empty_rows(&txn).await?;
+    cells::settle(&txn).await?;
+    let settled = current(&txn).await? == upto && pending(&txn, upto).await? == 0;
+    if settled {
+        cells::mark_valid(&txn).await?;
+        rollup::mark_valid(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(settled)
 }

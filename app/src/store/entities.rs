@@ -407,6 +407,8 @@ pub mod visitor_rollup {
         #[sea_orm(primary_key, auto_increment = false)]
         pub day: String,
         pub visitors: i64,
+        /// The (event, day) pairs summed here: the row goes when the last one leaves.
+        pub contributions: i64,
     }
     no_relations!();
 }
@@ -572,6 +574,21 @@ pub mod provider_status {
         pub last_error_at: Option<DateTimeUtc>,
         pub last_success_run: Option<i32>,
         pub last_success_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod derived_change {
+    use sea_orm::entity::prelude::*;
+
+    /// An event changed since the derived tables were last brought up to date, with the
+    /// generation of the change that touched it last.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "derived_changes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        pub generation: i64,
     }
     no_relations!();
 }

@@ -48,7 +48,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // refresh's index writes on a large store go to the file system page by page),
         // and WAL's usual durability setting.
         options.map_sqlx_sqlite_opts(|o| {
-            o.pragma("cache_size", "-16384")
+            o.pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
                 .pragma("synchronous", "NORMAL")
         });
     } else {
@@ -74,6 +74,30 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
+/// The page cache of each pooled SQLite connection (KiB).
+const SQLITE_CACHE_KIB: u32 = 16 * 1024;
+/// The page cache of a SQLite connection while it writes a refresh's events (KiB): at a
+/// million events the indexes they update outgrow the usual cache, and every row would
+/// read and spill index pages.
+const SQLITE_BULK_CACHE_KIB: u32 = 256 * 1024;
+
+/// Widens (`wide`) or restores a SQLite connection's page cache around a large write, in
+/// its transaction; PostgreSQL is left as it is. Restored before the commit, so the pooled
+/// connection does not keep the memory.
+pub(crate) async fn bulk_write_cache<C: ConnectionTrait>(txn: &C, wide: bool) -> Result<(), DbErr> {
+    if txn.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(());
+    }
+    let kib = if wide {
+        SQLITE_BULK_CACHE_KIB
+    } else {
+        SQLITE_CACHE_KIB
+    };
+    txn.execute_unprepared(&format!("PRAGMA cache_size = -{kib}"))
+        .await
+        .map(|_| ())
+}
+
 /// Brings the schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
@@ -85,6 +109,59 @@ fn sqlite_path(url: &str) -> Option<String> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// Writes rows by key in as few statements as the databases allow: a row whose key is
+/// already stored is updated by `set` (SQL over the stored row, named by the table, and
+/// the offered one, named `excluded`). Identifiers here are code, never caller text.
+pub(crate) async fn upsert_rows<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    columns: &[&str],
+    key: &[&str],
+    set: &[String],
+    rows: Vec<Vec<sea_orm::Value>>,
+) -> Result<(), DbErr> {
+    // Well under SQLite's 32,766 bound values a statement.
+    let per_statement = (8_000 / columns.len().max(1)).max(1);
+    let backend = db.get_database_backend();
+    let quoted = |names: &[&str]| {
+        names
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for chunk in rows.chunks(per_statement) {
+        let mut values = Vec::with_capacity(chunk.len() * columns.len());
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            debug_assert_eq!(row.len(), columns.len());
+            let marks: Vec<String> = row
+                .iter()
+                .map(|v| {
+                    values.push(v.clone());
+                    match backend {
+                        sea_orm::DbBackend::Postgres => format!("${}", values.len()),
+                        _ => "?".to_string(),
+                    }
+                })
+                .collect();
+            tuples.push(format!("({})", marks.join(", ")));
+        }
+        let sql = format!(
+            "INSERT INTO \"{table}\" ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+            quoted(columns),
+            tuples.join(", "),
+            quoted(key),
+            set.join(", ")
+        );
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// Reads one metadata value.

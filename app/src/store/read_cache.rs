@@ -1,6 +1,6 @@
 //! The answers of the busiest reads (map clusters and event list pages), kept until the
 //! events change. Every transaction that changes events bumps the store's event generation
-//! (`derived::invalidate`, whichever process makes the change), and an answer is served
+//! (`derived::events_changed`, whichever process makes the change), and an answer is served
 //! only at the generation it was computed at: one primary-key read instead of the query.
 
 use super::{derived, events::QueryError};
@@ -38,7 +38,8 @@ fn key(kind: &str, f: &EventFilter, extra: &str) -> String {
     )
 }
 
-/// The cached answer for `key` at the current generation, or the generation to store at.
+/// The kept answer for `key` if it was computed at `generation`; a different generation
+/// empties the cache and starts it anew at that one.
 fn lookup(key: &str, generation: &Option<String>) -> Option<Answer> {
     let mut c = cache().lock().unwrap_or_else(|e| e.into_inner());
     if &c.generation != generation {

@@ -15,7 +15,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 const VALID_KEY: &str = "stats_rollup_valid";
 /// The longest impact pattern (days) among the active events, as of the last rebuild.
@@ -75,30 +75,129 @@ struct Sums {
     transportation: i64,
 }
 
+impl Sums {
+    /// Counts one event in (`sign` 1) or out (-1).
+    fn add(&mut self, spend_usd: Option<i64>, split: &SpendIndustries, sign: i64) {
+        self.events += sign;
+        if let Some(total) = spend_usd {
+            self.spend_events += sign;
+            self.total += sign * total;
+            self.accommodation += sign * split.accommodation.unwrap_or(0);
+            self.hospitality += sign * split.hospitality.unwrap_or(0);
+            self.transportation += sign * split.transportation.unwrap_or(0);
+        }
+    }
+}
+
+impl Sums {
+    fn is_zero(&self) -> bool {
+        self.events == 0
+            && self.spend_events == 0
+            && self.total == 0
+            && self.accommodation == 0
+            && self.hospitality == 0
+            && self.transportation == 0
+    }
+}
+
+/// The rollup row an event is counted in: category, country, month and week of its start.
+fn stats_key(e: &event::Model) -> (String, String, String, String) {
+    (
+        e.category.clone(),
+        e.country.clone(),
+        e.start_date.format("%Y-%m").to_string(),
+        week_of(e.start_date).format("%Y-%m-%d").to_string(),
+    )
+}
+
 /// Days of an impact pattern kept in `event_facts` columns; later days go to
 /// `event_fact_days`.
 pub const FACT_DAYS: usize = 10;
+
+/// An event's impact pattern as the derived tables count it: the first day named, and the
+/// visitors summed per day, days with none left out.
+pub(crate) struct ImpactDays {
+    pub first: Option<NaiveDate>,
+    pub per_day: BTreeMap<NaiveDate, i64>,
+    /// Days from the first to the last named, both counted.
+    pub span: Option<i64>,
+}
+
+impl ImpactDays {
+    pub fn of(days: &[DemandDay]) -> ImpactDays {
+        let parsed: Vec<(NaiveDate, i64)> = days
+            .iter()
+            .filter_map(|d| {
+                Some((
+                    NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").ok()?,
+                    d.visitors,
+                ))
+            })
+            .collect();
+        let first = parsed.iter().map(|(d, _)| *d).min();
+        let last = parsed.iter().map(|(d, _)| *d).max();
+        let mut per_day: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+        for (d, n) in parsed {
+            *per_day.entry(d).or_default() += n;
+        }
+        per_day.retain(|_, n| *n != 0);
+        ImpactDays {
+            first,
+            per_day,
+            span: first.zip(last).map(|(lo, hi)| (hi - lo).num_days() + 1),
+        }
+    }
+
+    /// The days a stored narrow copy counted: its ten day columns and its later days.
+    pub fn of_fact(f: &event_fact::Model, later: &[event_fact_day::Model]) -> ImpactDays {
+        let v = [f.v0, f.v1, f.v2, f.v3, f.v4, f.v5, f.v6, f.v7, f.v8, f.v9];
+        let mut per_day = BTreeMap::new();
+        if let Some(first) = f.impact_first {
+            for (k, n) in v.iter().enumerate() {
+                if *n != 0 {
+                    per_day.insert(first + Duration::days(k as i64), *n);
+                }
+            }
+        }
+        for d in later {
+            if d.visitors != 0 {
+                per_day.insert(d.day, d.visitors);
+            }
+        }
+        ImpactDays {
+            first: f.impact_first,
+            per_day,
+            span: None,
+        }
+    }
+}
+
+/// The spend split an event names, and its impact pattern.
+pub(crate) fn parsed_details(e: &event::Model) -> (SpendIndustries, ImpactDays) {
+    let split: SpendIndustries = e
+        .spend_industries
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default();
+    let days: Vec<DemandDay> = e
+        .impact
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default();
+    (split, ImpactDays::of(&days))
+}
 
 /// An event's narrow copy, and the days of its impact pattern past [`FACT_DAYS`].
 fn fact_of(
     e: &event::Model,
     split: &SpendIndustries,
-    days: &[DemandDay],
+    days: &ImpactDays,
 ) -> (event_fact::ActiveModel, Vec<event_fact_day::ActiveModel>) {
-    let parsed: Vec<(NaiveDate, i64)> = days
-        .iter()
-        .filter_map(|d| {
-            Some((
-                NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").ok()?,
-                d.visitors,
-            ))
-        })
-        .collect();
-    let first = parsed.iter().map(|(d, _)| *d).min();
+    let first = days.first;
     let mut v = [0i64; FACT_DAYS];
     let mut tail = Vec::new();
     if let Some(first) = first {
-        for (d, n) in &parsed {
+        for (d, n) in &days.per_day {
             let k = (*d - first).num_days() as usize;
             if k < FACT_DAYS {
                 v[k] += n;
@@ -151,9 +250,10 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     const BATCH: u64 = 20_000;
     const INSERT: usize = 500;
     let mut stats: HashMap<(String, String, String, String), Sums> = HashMap::new();
-    let mut visitors: HashMap<(String, String, String), i64> = HashMap::new();
+    let mut visitors: HashMap<(String, String, String), (i64, i64)> = HashMap::new();
     let mut longest = 0i64;
     let txn = db.begin().await?;
+    super::bulk_write_cache(&txn, true).await?;
     event_fact::Entity::delete_many().exec(&txn).await?;
     event_fact_day::Entity::delete_many().exec(&txn).await?;
     let mut after = String::new();
@@ -170,42 +270,21 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
         let mut facts = Vec::with_capacity(rows.len());
         let mut tails = Vec::new();
         for e in &rows {
-            let split: SpendIndustries = e
-                .spend_industries
-                .as_deref()
-                .and_then(|j| serde_json::from_str(j).ok())
-                .unwrap_or_default();
-            let days: Vec<DemandDay> = e
-                .impact
-                .as_deref()
-                .and_then(|j| serde_json::from_str(j).ok())
-                .unwrap_or_default();
-            let key = (
-                e.category.clone(),
-                e.country.clone(),
-                e.start_date.format("%Y-%m").to_string(),
-                week_of(e.start_date).format("%Y-%m-%d").to_string(),
-            );
-            let s = stats.entry(key).or_default();
-            s.events += 1;
-            if let Some(total) = e.spend_usd {
-                s.spend_events += 1;
-                s.total += total;
-                s.accommodation += split.accommodation.unwrap_or(0);
-                s.hospitality += split.hospitality.unwrap_or(0);
-                s.transportation += split.transportation.unwrap_or(0);
+            let (split, days) = parsed_details(e);
+            let s = stats.entry(stats_key(e)).or_default();
+            s.add(e.spend_usd, &split, 1);
+            for (d, n) in &days.per_day {
+                let v = visitors
+                    .entry((
+                        e.category.clone(),
+                        e.country.clone(),
+                        d.format("%Y-%m-%d").to_string(),
+                    ))
+                    .or_default();
+                v.0 += n;
+                v.1 += 1;
             }
-            for d in &days {
-                *visitors
-                    .entry((e.category.clone(), e.country.clone(), d.date.clone()))
-                    .or_default() += d.visitors;
-            }
-            let dates = days
-                .iter()
-                .filter_map(|d| NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").ok());
-            if let (Some(lo), Some(hi)) = (dates.clone().min(), dates.max()) {
-                longest = longest.max((hi - lo).num_days() + 1);
-            }
+            longest = longest.max(days.span.unwrap_or(0));
             let (fact, tail) = fact_of(e, &split, &days);
             facts.push(fact);
             tails.extend(tail);
@@ -253,12 +332,13 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
         stats_rollup::Entity::insert_many(batch).exec(&txn).await?;
     }
     let mut batch = Vec::with_capacity(1000);
-    for ((category, country, day), n) in visitors {
+    for ((category, country, day), (n, contributions)) in visitors {
         batch.push(visitor_rollup::ActiveModel {
             category: Set(category),
             country: Set(country),
             day: Set(day),
             visitors: Set(n),
+            contributions: Set(contributions),
         });
         if batch.len() == 1000 {
             visitor_rollup::Entity::insert_many(std::mem::take(&mut batch))
@@ -273,8 +353,192 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     }
     set_meta(&txn, LONGEST_PATTERN_KEY, &longest.to_string()).await?;
     set_meta(&txn, VALID_KEY, "1").await?;
+    super::bulk_write_cache(&txn, false).await?;
     txn.commit().await?;
     Ok(written)
+}
+
+/// Brings the narrow copies and the rollups up to date for some changed events, by
+/// difference: what each event counted for before (its stored narrow copy) is taken out,
+/// what it counts for now (the event, when active) is put in. `ids` are the changed
+/// events, `before` their narrow copies as stored, `now` those of them that are active.
+/// Rows left with no events are dropped by [`drop_empty_rows`].
+pub(crate) async fn apply_changes<C: ConnectionTrait>(
+    txn: &C,
+    ids: &[String],
+    before: &[event_fact::Model],
+    now: &[event::Model],
+) -> Result<(), DbErr> {
+    let mut later: HashMap<String, Vec<event_fact_day::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for d in event_fact_day::Entity::find()
+            .filter(event_fact_day::Column::EventId.is_in(chunk.to_vec()))
+            .all(txn)
+            .await?
+        {
+            later.entry(d.event_id.clone()).or_default().push(d);
+        }
+    }
+    let mut stats: HashMap<(String, String, String, String), Sums> = HashMap::new();
+    let mut visitors: HashMap<(String, String, String), (i64, i64)> = HashMap::new();
+    let mut count_days = |category: &str, country: &str, days: &ImpactDays, sign: i64| {
+        for (d, n) in &days.per_day {
+            let v = visitors
+                .entry((
+                    category.to_string(),
+                    country.to_string(),
+                    d.format("%Y-%m-%d").to_string(),
+                ))
+                .or_default();
+            v.0 += sign * n;
+            v.1 += sign;
+        }
+    };
+    for f in before {
+        let split = SpendIndustries {
+            accommodation: Some(f.spend_accommodation),
+            hospitality: Some(f.spend_hospitality),
+            transportation: Some(f.spend_transportation),
+        };
+        let key = (
+            f.category.clone(),
+            f.country.clone(),
+            f.start_month.clone(),
+            f.start_week.clone(),
+        );
+        stats.entry(key).or_default().add(f.spend_usd, &split, -1);
+        let days = ImpactDays::of_fact(f, later.get(&f.id).map(Vec::as_slice).unwrap_or(&[]));
+        count_days(&f.category, &f.country, &days, -1);
+    }
+    let mut facts = Vec::with_capacity(now.len());
+    let mut tails = Vec::new();
+    let mut longest = 0i64;
+    for e in now {
+        let (split, days) = parsed_details(e);
+        stats
+            .entry(stats_key(e))
+            .or_default()
+            .add(e.spend_usd, &split, 1);
+        count_days(&e.category, &e.country, &days, 1);
+        longest = longest.max(days.span.unwrap_or(0));
+        let (fact, tail) = fact_of(e, &split, &days);
+        facts.push(fact);
+        tails.extend(tail);
+    }
+    for chunk in ids.chunks(500) {
+        event_fact::Entity::delete_many()
+            .filter(event_fact::Column::Id.is_in(chunk.to_vec()))
+            .exec(txn)
+            .await?;
+        event_fact_day::Entity::delete_many()
+            .filter(event_fact_day::Column::EventId.is_in(chunk.to_vec()))
+            .exec(txn)
+            .await?;
+    }
+    for chunk in facts.chunks(500) {
+        event_fact::Entity::insert_many(chunk.to_vec())
+            .exec(txn)
+            .await?;
+    }
+    for chunk in tails.chunks(500) {
+        event_fact_day::Entity::insert_many(chunk.to_vec())
+            .exec(txn)
+            .await?;
+    }
+    let sums = [
+        "events",
+        "spend_events",
+        "spend_total",
+        "spend_accommodation",
+        "spend_hospitality",
+        "spend_transportation",
+    ];
+    let adding = |table: &str, columns: &[&str]| -> Vec<String> {
+        columns
+            .iter()
+            .map(|c| format!(r#""{c}" = "{table}"."{c}" + excluded."{c}""#))
+            .collect()
+    };
+    let rows = stats
+        .into_iter()
+        .filter(|(_, s)| !s.is_zero())
+        .map(|((category, country, month, week), s)| {
+            vec![
+                category.into(),
+                country.into(),
+                month.into(),
+                week.into(),
+                s.events.into(),
+                s.spend_events.into(),
+                s.total.into(),
+                s.accommodation.into(),
+                s.hospitality.into(),
+                s.transportation.into(),
+            ]
+        })
+        .collect();
+    let key = ["category", "country", "month", "week"];
+    let columns: Vec<&str> = key.iter().chain(sums.iter()).copied().collect();
+    super::upsert_rows(
+        txn,
+        "stats_rollup",
+        &columns,
+        &key,
+        &adding("stats_rollup", &sums),
+        rows,
+    )
+    .await?;
+    let rows = visitors
+        .into_iter()
+        .filter(|(_, (n, c))| *n != 0 || *c != 0)
+        .map(|((category, country, day), (n, c))| {
+            vec![
+                category.into(),
+                country.into(),
+                day.into(),
+                n.into(),
+                c.into(),
+            ]
+        })
+        .collect();
+    super::upsert_rows(
+        txn,
+        "visitor_rollup",
+        &["category", "country", "day", "visitors", "contributions"],
+        &["category", "country", "day"],
+        &adding("visitor_rollup", &["visitors", "contributions"]),
+        rows,
+    )
+    .await?;
+    let stored: i64 = get_meta(txn, LONGEST_PATTERN_KEY)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    // Kept as the longest ever counted since the last full rebuild: a bound, which is all
+    // its readers need (it says how many day columns to sum).
+    if longest > stored {
+        set_meta(txn, LONGEST_PATTERN_KEY, &longest.to_string()).await?;
+    }
+    Ok(())
+}
+
+/// Drops the rollup rows whose last event has left them.
+pub(crate) async fn drop_empty_rows<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    stats_rollup::Entity::delete_many()
+        .filter(stats_rollup::Column::Events.lte(0))
+        .exec(txn)
+        .await?;
+    visitor_rollup::Entity::delete_many()
+        .filter(visitor_rollup::Column::Contributions.lte(0))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the rollups as matching the events (after [`apply_changes`] has brought them up to
+/// date).
+pub(crate) async fn mark_valid<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    set_meta(txn, VALID_KEY, "1").await
 }
 
 /// The categories and countries of a filter as a condition on a rollup table.

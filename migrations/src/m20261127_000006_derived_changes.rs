@@ -1,0 +1,84 @@
+//! Derived tables kept by difference. `derived_changes` lists the events changed since the
+//! derived tables were last brought up to date (written in the transaction that changes
+//! them, with the generation of that change), so a refresh that changes 5% of a million
+//! events updates the map cells and dashboard rollups for those 50,000 instead of
+//! recounting all of them. `visitor_rollup.contributions` counts the (event, day) pairs
+//! behind each row, so a row is dropped exactly when its last event leaves it.
+//!
+//! Rows written before this migration carry no contribution counts, so it marks the
+//! derived tables stale: the next rebuild recounts them in full.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(DerivedChanges::Table)
+                .if_not_exists()
+                .col(string(DerivedChanges::EventId).primary_key())
+                .col(big_integer(DerivedChanges::Generation))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(VisitorRollup::Table)
+                .add_column(big_integer(VisitorRollup::Contributions).default(0))
+                .to_owned(),
+        )
+        .await?;
+        m.exec_stmt(
+            Query::update()
+                .table(Meta::Table)
+                .value(Meta::Value, "0")
+                .and_where(
+                    Expr::col(Meta::Key).is_in(["cluster_cells_valid", "stats_rollup_valid"]),
+                )
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(DerivedChanges::Table)
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(VisitorRollup::Table)
+                .drop_column(VisitorRollup::Contributions)
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum DerivedChanges {
+    Table,
+    EventId,
+    Generation,
+}
+
+#[derive(DeriveIden)]
+enum VisitorRollup {
+    Table,
+    Contributions,
+}
+
+#[derive(DeriveIden)]
+enum Meta {
+    Table,
+    Key,
+    Value,
+}
