@@ -48,7 +48,7 @@ start_mock() { # N generation
 
 run_ingest() { # label database_url [--full]
   local label=$1 url=$2; shift 2
-  env DATABASE_URL="$url" NO_COLOR=1 RUST_LOG=warn,app::ingest=info \
+  env DATABASE_URL="$url" NO_COLOR=1 RUST_LOG=warn,app::ingest=info,app::store::derived=info \
     /usr/bin/time -f '%e %M' -o "$WORK/time" "$BIN" ingest --json "$@" \
     >"$WORK/report.json" 2>"$WORK/log" || true
   read -r wall rss_kb <"$WORK/time"
@@ -64,6 +64,9 @@ run_ingest() { # label database_url [--full]
   fi
   printf '%-9s %-9s %-16s %7.1f s %6d MB  %s\n' "$BACKEND" "$N" "$label" "$wall" $((rss_kb / 1024)) "$stages"
   echo "$report" | jq -c '{status, classes, calls, deferred, errors: (.errors | length)}' | sed 's/^/                                     /'
+  # The derived tables' catch-up by difference, when the run took that way.
+  sed -n 's/.*derived tables updated by difference \(.*\)/derived by difference: \1/p' "$WORK/log" |
+    sed 's/^/                                     /'
 }
 
 echo "# bench/pipeline.sh, $(date -u +%F), $(nproc) cores; budgets: places ${PLACES_BUDGET:-3000}, flights ${FLIGHTS_BUDGET:-3000} calls a day"

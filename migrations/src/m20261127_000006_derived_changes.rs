@@ -3,7 +3,9 @@
 //! them, with the generation of that change), so a refresh that changes 5% of a million
 //! events updates the map cells and dashboard rollups for those 50,000 instead of
 //! recounting all of them. `visitor_rollup.contributions` counts the (event, day) pairs
-//! behind each row, so a row is dropped exactly when its last event leaves it.
+//! behind each row, so a row is dropped exactly when its last event leaves it. An index on
+//! `cluster_cells.single_id` lets a renamed event's title follow it into the cells it is
+//! alone in.
 //!
 //! Rows written before this migration carry no contribution counts, so it marks the
 //! derived tables stale: the next rebuild recounts them in full.
@@ -22,6 +24,16 @@ impl MigrationTrait for Migration {
                 .if_not_exists()
                 .col(string(DerivedChanges::EventId).primary_key())
                 .col(big_integer(DerivedChanges::Generation))
+                .to_owned(),
+        )
+        .await?;
+        // Finds the cells whose one event is a given event, to follow its new title.
+        m.create_index(
+            Index::create()
+                .name("idx_cluster_cells_single_id")
+                .table(ClusterCells::Table)
+                .if_not_exists()
+                .col(ClusterCells::SingleId)
                 .to_owned(),
         )
         .await?;
@@ -46,6 +58,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("idx_cluster_cells_single_id")
+                .table(ClusterCells::Table)
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(
             Table::drop()
                 .table(DerivedChanges::Table)
@@ -68,6 +87,12 @@ enum DerivedChanges {
     Table,
     EventId,
     Generation,
+}
+
+#[derive(DeriveIden)]
+enum ClusterCells {
+    Table,
+    SingleId,
 }
 
 #[derive(DeriveIden)]

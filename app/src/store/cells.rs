@@ -10,7 +10,7 @@ use super::events::{filter_condition, QueryError, ACTIVE};
 use super::{get_meta, set_meta};
 use crate::filter::{BBox, EventFilter};
 use crate::types::Cluster;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
@@ -517,8 +517,22 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
     let levels: Vec<(u8, f64)> = (0..=MAX_CELL_LEVEL)
         .map(|l| (l, cell_text(level_cell(l)).1))
         .collect();
+    // An event still in the same place and category stays in the same cells: only the
+    // title it shows there, when it is a cell's one event, may need writing.
+    let place =
+        |category: &str, lat: f64, lon: f64| (category.to_string(), lat.to_bits(), lon.to_bits());
+    let was: FxHashMap<&str, (String, u64, u64)> = before
+        .iter()
+        .map(|f| (f.id.as_str(), place(&f.category, f.lat, f.lon)))
+        .collect();
+    let mut stayed: FxHashSet<&str> = FxHashSet::default();
+    for e in now {
+        if was.get(e.id.as_str()) == Some(&place(&e.category, e.lat, e.lon)) {
+            stayed.insert(e.id.as_str());
+        }
+    }
     let mut changes: FxHashMap<(u8, String, i64, i64), CellChange> = FxHashMap::default();
-    for f in before {
+    for f in before.iter().filter(|f| !stayed.contains(f.id.as_str())) {
         for &(level, cell) in &levels {
             let (gy, gx) = cell_of(f.lat, f.lon, cell);
             let c = changes
@@ -529,7 +543,7 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
             c.sum_lon -= f.lon;
         }
     }
-    for e in now {
+    for e in now.iter().filter(|e| !stayed.contains(e.id.as_str())) {
         for &(level, cell) in &levels {
             let (gy, gx) = cell_of(e.lat, e.lon, cell);
             let c = changes
@@ -595,7 +609,21 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         &set,
         rows,
     )
-    .await
+    .await?;
+    let stayed: Vec<String> = stayed.into_iter().map(str::to_string).collect();
+    for chunk in stayed.chunks(500) {
+        cluster_cell::Entity::update_many()
+            .col_expr(
+                cluster_cell::Column::SingleTitle,
+                Expr::cust(
+                    r#"(SELECT "title" FROM "events" WHERE "events"."id" = "cluster_cells"."single_id")"#,
+                ),
+            )
+            .filter(cluster_cell::Column::SingleId.is_in(chunk.to_vec()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Finishes [`apply_changes`]: drops the cells left empty and names the event of each cell

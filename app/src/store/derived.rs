@@ -203,6 +203,8 @@ pub(crate) async fn forget_changes(db: &DatabaseConnection, upto: i64) -> Result
 async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbErr> {
     let mut after = String::new();
     let mut total = 0;
+    // Where the time goes, for the log: reading, the cells, the rollups, the commits.
+    let mut spent = [std::time::Duration::ZERO; 4];
     loop {
         let ids: Vec<String> = derived_change::Entity::find()
             .select_only()
@@ -227,6 +229,7 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
                 .exec(&txn)
                 .await?;
         }
+        let started = std::time::Instant::now();
         let mut before = Vec::with_capacity(ids.len());
         let mut now = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
@@ -244,12 +247,28 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
                     .await?,
             );
         }
+        let read = std::time::Instant::now();
         cells::apply_changes(&txn, &before, &now).await?;
+        let counted_cells = std::time::Instant::now();
         rollup::apply_changes(&txn, &ids, &before, &now).await?;
+        let counted_rollups = std::time::Instant::now();
         super::bulk_write_cache(&txn, false).await?;
         txn.commit().await?;
+        spent[0] += read - started;
+        spent[1] += counted_cells - read;
+        spent[2] += counted_rollups - counted_cells;
+        spent[3] += counted_rollups.elapsed();
         total += ids.len();
     }
+    let [read, cells, rollups, commits] = spent.map(|d| d.as_secs_f64());
+    tracing::info!(
+        events = total,
+        read,
+        cells,
+        rollups,
+        commits,
+        "derived tables updated by difference"
+    );
     Ok(total)
 }
 
