@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Faults: kill -9 a refresh at N random points (default 20) spread over its stages (fetch,
-# validate, diff, commit with its transaction open, enrichment), then run it again. Checks
+# validate, diff, commit with its transaction open, the derived tables' catch-up,
+# enrichment), then run it again. Checks
 # after each kill that the store still holds the previous refresh's events, whole (readers
 # keep being served the previous data), and after the re-run that the end state is the
 # same as an uninterrupted run's and that no stored provider lookup was called again.
@@ -31,14 +32,15 @@ REF_EVENTS=$(grep '^event|' "$WORK/ref.state" | sort)
 echo "reference run: $REF_CALLS place and flight calls; $(grep -c '^event|' "$WORK/ref.state") events" >&2
 
 # Each stage of a faulted run is widened to 1.2 s (fetch, validate, diff, the open commit
-# transaction, the start of enrichment), so kills land in every stage.
+# transaction, the derived tables' catch-up, the start of enrichment), so kills land in
+# every stage.
 PAUSE=(TOURSHERPA_DEMO_LATENCY_MS=1200 TOURSHERPA_STAGE_PAUSE_MS=1200)
 printf '%-4s %-7s %-10s %-22s %-12s %-10s %-10s %-6s\n' kill at_s stage events_after_kill lookups_kept rerun_calls expected same_end
 failures=0
 for i in $(seq 1 "$N"); do
   db="$WORK/f$i.db"
   $STATE "$WORK/base.db" copy "$db"
-  at=$(python3 -c "import random; print(round(random.uniform(0.1, 6.6), 2))")
+  at=$(python3 -c "import random; print(round(random.uniform(0.1, 7.8), 2))")
   DATABASE_URL="sqlite://$db?mode=rwc" env "${PAUSE[@]}" "$BIN" ingest --json >/dev/null 2>&1 &
   pid=$!
   sleep "$at"

@@ -2,7 +2,8 @@
 """Prints what a refresh decides in a SQLite store, in a comparable form, for bench/faults.sh.
 
 Usage: store_state.py DB state    -> one line per fact (events, airports, places, offers,
-                                     lookups, owed work), without timestamps or run ids
+                                     lookups, owed work, the derived map cells, rollups
+                                     and narrow copies), without timestamps or run ids
        store_state.py DB lookups  -> how many provider lookups are stored (one call each)
        store_state.py DB run      -> the latest run: id status stage
        store_state.py DB events   -> how many events are active
@@ -20,6 +21,19 @@ QUERIES = [
     "SELECT 'flight_lookup|' || origin || '|' || destination || '|' || depart_date FROM flight_lookups ORDER BY 1",
     "SELECT 'owed|' || event_id FROM pending_enrichment ORDER BY 1",
     "SELECT 'meta|' || key || '|' || value FROM meta WHERE key = 'demo_feed_generation'",
+    # The derived tables, brought up to date after the commit (by difference or recounted):
+    # a killed catch-up must be finished by the next run with the same counts.
+    "SELECT 'cell|' || level || '|' || category || '|' || gy || '|' || gx || '|' || n || '|' || "
+    "CAST(ROUND(sum_lat * 1000000) AS INTEGER) || '|' || CAST(ROUND(sum_lon * 1000000) AS INTEGER) || '|' || "
+    "IFNULL(single_id, '') || '|' || IFNULL(single_title, '') FROM cluster_cells ORDER BY 1",
+    "SELECT 'stats|' || category || '|' || country || '|' || month || '|' || week || '|' || events || '|' || "
+    "spend_events || '|' || spend_total FROM stats_rollup ORDER BY 1",
+    "SELECT 'visitors|' || category || '|' || country || '|' || day || '|' || visitors || '|' || contributions "
+    "FROM visitor_rollup ORDER BY 1",
+    "SELECT 'fact|' || id || '|' || rank || '|' || lat || '|' || lon || '|' || v0 FROM event_facts ORDER BY 1",
+    "SELECT 'derived_valid|' || key || '|' || value FROM meta "
+    "WHERE key IN ('cluster_cells_valid', 'stats_rollup_valid') ORDER BY 1",
+    "SELECT 'derived_owed|' || count(*) FROM derived_changes",
 ]
 
 

@@ -200,6 +200,7 @@ pub async fn generate(
     let cells_seconds = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     let rollups = crate::store::rollup::rebuild(db).await?;
+    crate::store::cells::analyze(db).await?;
     crate::store::derived::forget_changes(db, upto).await?;
     Ok(GenerateReport {
         events: n,

@@ -753,7 +753,10 @@ async fn stages(
     txn.commit().await?;
     clock.lap("commit", writes);
 
-    // The map's stored cluster counts follow the events (until then the map counts live).
+    // The map's stored cluster counts and the dashboard's rollups follow the events (until
+    // then both are counted live). Changes left by a run killed here are taken by the next.
+    set_stage(db, run_id, "derived", 0, writes).await?;
+    pause(config).await;
     if let Some(how) = crate::store::derived::rebuild_if_stale(db).await? {
         tracing::info!(?how, "derived tables brought up to date");
     }

@@ -392,11 +392,15 @@ async fn from_cells(
     Ok(())
 }
 
-/// Refreshes the planner's statistics after a large change. Without them SQLite takes
-/// `state = 'active'` for a selective condition and walks the whole table by it.
+/// Refreshes the planner's statistics after a large change: the events and every table
+/// derived from them. Without them SQLite takes `state = 'active'` for a selective
+/// condition and walks the whole table by it, and reads a rollup through its key index
+/// row by row when a scan is quicker.
 pub async fn analyze(db: &DatabaseConnection) -> Result<(), DbErr> {
     let sql = match db.get_database_backend() {
-        DbBackend::Postgres => "ANALYZE events, cluster_cells",
+        DbBackend::Postgres => {
+            "ANALYZE events, cluster_cells, stats_rollup, visitor_rollup, event_facts, event_fact_days"
+        }
         _ => "ANALYZE",
     };
     db.execute_unprepared(sql).await.map(|_| ())
@@ -490,7 +494,6 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     }
     set_meta(&txn, VALID_KEY, "1").await?;
     txn.commit().await?;
-    analyze(db).await?;
     Ok(count)
 }
 

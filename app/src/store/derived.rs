@@ -31,7 +31,7 @@ const GENERATION_KEY: &str = "derived_generation";
 /// Present (holding the generation that asked) while the tables must be recounted in full.
 const FULL_KEY: &str = "derived_full_rebuild";
 /// Changed events brought up to date in one transaction.
-const CATCH_UP_BATCH: u64 = 2_000;
+const CATCH_UP_BATCH: u64 = 10_000;
 /// Past this share of the counted events changed, recounting is quicker than differences.
 const FULL_SHARE: f64 = 0.25;
 
@@ -153,11 +153,12 @@ async fn catch_up(db: &DatabaseConnection) -> Result<Rebuilt, DbErr> {
     }
 }
 
-/// Recounts the derived tables from all the events.
+/// Recounts the derived tables from all the events, then refreshes the planner's
+/// statistics of them all.
 pub async fn rebuild_all(db: &DatabaseConnection) -> Result<(), DbErr> {
     cells::rebuild(db).await?;
     rollup::rebuild(db).await?;
-    Ok(())
+    cells::analyze(db).await
 }
 
 async fn pending<C: ConnectionTrait>(db: &C, upto: i64) -> Result<u64, DbErr> {
