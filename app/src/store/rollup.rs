@@ -100,6 +100,30 @@ impl Sums {
     }
 }
 
+/// Visitors and (event, day) pairs per category, country and day.
+type VisitorSums = HashMap<(String, String, String), (i64, i64)>;
+
+/// Counts an event's days in (`sign` 1) or out (-1) of the visitors rollup.
+fn count_days(
+    visitors: &mut VisitorSums,
+    category: &str,
+    country: &str,
+    days: &ImpactDays,
+    sign: i64,
+) {
+    for (d, n) in &days.per_day {
+        let v = visitors
+            .entry((
+                category.to_string(),
+                country.to_string(),
+                d.format("%Y-%m-%d").to_string(),
+            ))
+            .or_default();
+        v.0 += sign * n;
+        v.1 += sign;
+    }
+}
+
 /// The rollup row an event is counted in: category, country, month and week of its start.
 fn stats_key(e: &event::Model) -> (String, String, String, String) {
     (
@@ -250,7 +274,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     const BATCH: u64 = 20_000;
     const INSERT: usize = 500;
     let mut stats: HashMap<(String, String, String, String), Sums> = HashMap::new();
-    let mut visitors: HashMap<(String, String, String), (i64, i64)> = HashMap::new();
+    let mut visitors: VisitorSums = HashMap::new();
     let mut longest = 0i64;
     let txn = db.begin().await?;
     super::bulk_write_cache(&txn, true).await?;
@@ -273,17 +297,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
             let (split, days) = parsed_details(e);
             let s = stats.entry(stats_key(e)).or_default();
             s.add(e.spend_usd, &split, 1);
-            for (d, n) in &days.per_day {
-                let v = visitors
-                    .entry((
-                        e.category.clone(),
-                        e.country.clone(),
-                        d.format("%Y-%m-%d").to_string(),
-                    ))
-                    .or_default();
-                v.0 += n;
-                v.1 += 1;
-            }
+            count_days(&mut visitors, &e.category, &e.country, &days, 1);
             longest = longest.max(days.span.unwrap_or(0));
             let (fact, tail) = fact_of(e, &split, &days);
             facts.push(fact);
@@ -380,20 +394,7 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         }
     }
     let mut stats: HashMap<(String, String, String, String), Sums> = HashMap::new();
-    let mut visitors: HashMap<(String, String, String), (i64, i64)> = HashMap::new();
-    let mut count_days = |category: &str, country: &str, days: &ImpactDays, sign: i64| {
-        for (d, n) in &days.per_day {
-            let v = visitors
-                .entry((
-                    category.to_string(),
-                    country.to_string(),
-                    d.format("%Y-%m-%d").to_string(),
-                ))
-                .or_default();
-            v.0 += sign * n;
-            v.1 += sign;
-        }
-    };
+    let mut visitors: VisitorSums = HashMap::new();
     for f in before {
         let split = SpendIndustries {
             accommodation: Some(f.spend_accommodation),
@@ -408,7 +409,7 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         );
         stats.entry(key).or_default().add(f.spend_usd, &split, -1);
         let days = ImpactDays::of_fact(f, later.get(&f.id).map(Vec::as_slice).unwrap_or(&[]));
-        count_days(&f.category, &f.country, &days, -1);
+        count_days(&mut visitors, &f.category, &f.country, &days, -1);
     }
     let mut facts = Vec::with_capacity(now.len());
     let mut tails = Vec::new();
@@ -419,7 +420,7 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
             .entry(stats_key(e))
             .or_default()
             .add(e.spend_usd, &split, 1);
-        count_days(&e.category, &e.country, &days, 1);
+        count_days(&mut visitors, &e.category, &e.country, &days, 1);
         longest = longest.max(days.span.unwrap_or(0));
         let (fact, tail) = fact_of(e, &split, &days);
         facts.push(fact);
