@@ -49,9 +49,6 @@ pub enum TripError {
     Db(#[from] DbErr),
 }
 
-/// The trip bundle for an event (`None` when no event has this id). Offers from an origin
-/// the refresh does not cover are fetched first, through the refresh's cache and budget;
-/// a provider failure there is logged and the bundle shows what is stored.
 /// Whether the store knows this airport.
 pub async fn origin_known(
     db: &sea_orm::DatabaseConnection,
@@ -63,6 +60,9 @@ pub async fn origin_known(
         .is_some())
 }
 
+/// The trip bundle for an event (`None` when no event has this id). Offers from an origin
+/// the refresh does not cover are fetched first, through the refresh's cache and budget;
+/// a provider failure there is logged and the bundle shows what is stored.
 pub async fn load_trip(
     st: &AppState,
     id: &str,

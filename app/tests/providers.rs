@@ -381,7 +381,7 @@ async fn the_daily_budget_stops_calls() {
     let mut policy = fast_policy();
     policy.daily_budget = 5;
     let client = phq(&server, &["k"], policy);
-    client.caller.begin_run(4);
+    client.caller.sync_usage(4);
     client.fetch(&query()).await.unwrap();
     let err = client.fetch(&query()).await.unwrap_err();
     assert_eq!(
@@ -391,6 +391,13 @@ async fn the_daily_budget_stops_calls() {
             budget: 5
         }
     );
+    // The one call made is handed to the store once; the budget still counts it.
+    assert_eq!(client.caller.take_unrecorded(), 1);
+    assert_eq!(client.caller.take_unrecorded(), 0);
+    assert!(client.fetch(&query()).await.is_err());
+    // A new day's count from the store opens the budget again.
+    client.caller.sync_usage(0);
+    client.fetch(&query()).await.unwrap();
 }
 
 #[tokio::test]

@@ -575,17 +575,9 @@ async fn a_killed_refresh_is_finished_by_the_next_run() {
     );
 }
 
-/// A traveller's origin that the refresh does not cover is fetched when the event page
-/// asks for it, once: the second view is served from the cache.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flights_from_another_origin_are_fetched_on_demand_once() {
-    let m = mocks().await;
-    let mut app = spawn_app(Backend::Sqlite, false).await;
-    app.config.refresh.providers = providers(&m);
-    serve_snapshot(&m, vec![phq_event("a", 52.52, 13.405, "Hall", 40, 60)]).await;
-    assert_eq!(app.refresh().await.status, "succeeded");
-    // The app serves with the same providers as the refresh (AppState was built before
-    // the test swapped them), so point the page's state at the mocks too.
+/// Serves the app with the test's providers: `AppState` is built from the config, so a
+/// test that swapped the providers after spawning needs a router of its own.
+async fn serve_with_providers(app: &TestApp) -> String {
     let state = server::app_state(&app.config, app.db.clone());
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("toursherpa")
@@ -599,14 +591,41 @@ async fn flights_from_another_origin_are_fetched_on_demand_once() {
             .await
             .unwrap()
     });
+    base
+}
 
-    let before = m.duffel.received_requests().await.unwrap().len();
-    let html = reqwest::get(format!("{base}/events/a?origin=nrt"))
+/// Today's Duffel calls as the store counts them.
+async fn duffel_usage_today(app: &TestApp) -> u32 {
+    app::ingest::usage(&app.db, "duffel", Utc::now().date_naive())
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+}
+
+async fn page(url: String) -> String {
+    let resp = reqwest::get(url).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
+/// A traveller's origin that the refresh does not cover is fetched when the event page
+/// asks for it, once: the second view is served from the cache. The calls are added to
+/// the day's count in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flights_from_another_origin_are_fetched_on_demand_once() {
+    let m = mocks().await;
+    let mut app = spawn_app(Backend::Sqlite, false).await;
+    app.config.refresh.providers = providers(&m);
+    serve_snapshot(&m, vec![phq_event("a", 52.52, 13.405, "Hall", 40, 60)]).await;
+    assert_eq!(app.refresh().await.status, "succeeded");
+    let base = serve_with_providers(&app).await;
+    let counted_by_the_refresh = duffel_usage_today(&app).await;
+    assert_eq!(
+        counted_by_the_refresh as usize,
+        m.duffel.received_requests().await.unwrap().len()
+    );
+
+    let before = m.duffel.received_requests().await.unwrap().len();
+    let html = page(format!("{base}/events/a?origin=nrt")).await;
     let asked: Vec<Value> = m.duffel.received_requests().await.unwrap()[before..]
         .iter()
         .map(|r| serde_json::from_slice(&r.body).unwrap())
@@ -625,18 +644,61 @@ async fn flights_from_another_origin_are_fetched_on_demand_once() {
         html.contains("From NRT") && html.contains("Lufthansa"),
         "offers shown"
     );
+    assert_eq!(
+        duffel_usage_today(&app).await,
+        counted_by_the_refresh + asked.len() as u32,
+        "on-demand calls counted in the store"
+    );
     let again = m.duffel.received_requests().await.unwrap().len();
-    reqwest::get(format!("{base}/events/a?origin=NRT"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    page(format!("{base}/events/a?origin=NRT")).await;
     assert_eq!(
         m.duffel.received_requests().await.unwrap().len(),
         again,
         "cached"
     );
+}
+
+/// The flights budget is the day's, shared by every process on the store: once the calls
+/// counted in the store (by a refresh elsewhere, say) reach it, the event page makes no
+/// more on-demand lookups and shows what is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_demand_lookups_respect_the_budget_other_processes_spent() {
+    let m = mocks().await;
+    let mut app = spawn_app(Backend::Sqlite, false).await;
+    let mut providers = providers(&m);
+    if let FlightsClient::Duffel(d) = &mut providers.flights {
+        let mut budgeted = policy();
+        budgeted.daily_budget = 1000;
+        d.caller = Caller::new("duffel", vec!["d-token".into()], budgeted);
+    }
+    app.config.refresh.providers = providers;
+    serve_snapshot(&m, vec![phq_event("a", 52.52, 13.405, "Hall", 40, 60)]).await;
+    assert_eq!(app.refresh().await.status, "succeeded");
+    let base = serve_with_providers(&app).await;
+    // Another process spends the rest of today's budget.
+    use app::store::entities::provider_usage;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    provider_usage::Entity::delete_many()
+        .exec(&app.db)
+        .await
+        .unwrap();
+    provider_usage::Entity::insert(provider_usage::ActiveModel {
+        provider: Set("duffel".into()),
+        day: Set(Utc::now().date_naive()),
+        calls: Set(1000),
+    })
+    .exec(&app.db)
+    .await
+    .unwrap();
+    let before = m.duffel.received_requests().await.unwrap().len();
+    let html = page(format!("{base}/events/a?origin=NRT")).await;
+    assert_eq!(
+        m.duffel.received_requests().await.unwrap().len(),
+        before,
+        "no call past the day's budget"
+    );
+    assert!(html.contains("Hall"), "the page still renders");
+    assert_eq!(duffel_usage_today(&app).await, 1000);
 }
 
 /// Two processes starting together on a new store (as after a deploy) both open it: the

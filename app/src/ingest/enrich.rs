@@ -494,6 +494,25 @@ async fn lookup_places(
     Ok(Ok(()))
 }
 
+/// Whether the store holds an unexpired lookup of this route and day.
+async fn flights_fresh(
+    db: &DatabaseConnection,
+    providers: &Providers,
+    from: &airport::Model,
+    to: &airport::Model,
+    day: NaiveDate,
+) -> Result<bool, DbErr> {
+    Ok(flight_lookup::Entity::find()
+        .filter(flight_lookup::Column::Origin.eq(from.iata.clone()))
+        .filter(flight_lookup::Column::Destination.eq(to.iata.clone()))
+        .filter(flight_lookup::Column::DepartDate.eq(day))
+        .filter(flight_lookup::Column::Provider.eq(providers.flights.name()))
+        .filter(flight_lookup::Column::ExpiresAt.gt(Utc::now()))
+        .count(db)
+        .await?
+        > 0)
+}
+
 /// Fetches offers for one route and day unless a fresh lookup is stored.
 async fn lookup_flights(
     db: &DatabaseConnection,
@@ -505,16 +524,7 @@ async fn lookup_flights(
     let client = &providers.flights;
     let provider = client.name();
     let now = Utc::now();
-    let fresh = flight_lookup::Entity::find()
-        .filter(flight_lookup::Column::Origin.eq(from.iata.clone()))
-        .filter(flight_lookup::Column::Destination.eq(to.iata.clone()))
-        .filter(flight_lookup::Column::DepartDate.eq(day))
-        .filter(flight_lookup::Column::Provider.eq(provider))
-        .filter(flight_lookup::Column::ExpiresAt.gt(now))
-        .count(db)
-        .await?
-        > 0;
-    if fresh {
+    if flights_fresh(db, providers, from, to, day).await? {
         return Ok(Ok(()));
     }
     let date = day.format("%Y-%m-%d").to_string();
@@ -593,7 +603,9 @@ async fn lookup_flights(
 
 /// Flight offers between the airport `from` and an event's airports, both ways, fetched
 /// on demand when a traveller asks (through the same cache, budget and policy as the
-/// refresh). Returns the provider errors met, for logging; the page shows what is stored.
+/// refresh). The budget is the day's, as the store counts it for every process, and the
+/// calls made here are added to that count. Returns the provider errors met, for logging;
+/// the page shows what is stored.
 pub async fn flights_for_origin(
     db: &DatabaseConnection,
     providers: &Providers,
@@ -614,26 +626,71 @@ pub async fn flights_for_origin(
         .filter(event_airport::Column::EventId.eq(event_id))
         .all(db)
         .await?;
-    for link in links {
-        let Some(to) = airport::Entity::find_by_id(link.iata.clone())
-            .one(db)
+    let codes: Vec<String> = links
+        .iter()
+        .map(|l| l.iata.clone())
+        .filter(|c| *c != from.iata)
+        .collect();
+    if codes.is_empty() {
+        return Ok(errors);
+    }
+    let (out_day, back_day) = flight_days(ev.start_date, ev.end_date);
+    // What the store already holds, in one read: the page asks this on every view.
+    let fresh: std::collections::HashSet<(String, String, NaiveDate)> =
+        flight_lookup::Entity::find()
+            .filter(flight_lookup::Column::Origin.is_in(codes.iter().chain([&from.iata]).cloned()))
+            .filter(
+                flight_lookup::Column::Destination.is_in(codes.iter().chain([&from.iata]).cloned()),
+            )
+            .filter(flight_lookup::Column::DepartDate.is_in([out_day, back_day]))
+            .filter(flight_lookup::Column::Provider.eq(providers.flights.name()))
+            .filter(flight_lookup::Column::ExpiresAt.gt(Utc::now()))
+            .all(db)
             .await?
-        else {
-            continue;
-        };
-        if to.iata == from.iata {
-            continue;
-        }
-        let (out_day, back_day) = flight_days(ev.start_date, ev.end_date);
+            .into_iter()
+            .map(|l| (l.origin, l.destination, l.depart_date))
+            .collect();
+    let is_due = |a: &str, b: &str, day: NaiveDate| !fresh.contains(&(a.into(), b.into(), day));
+    if codes
+        .iter()
+        .all(|c| !is_due(&from.iata, c, out_day) && !is_due(c, &from.iata, back_day))
+    {
+        return Ok(errors);
+    }
+    let mut airports: HashMap<String, airport::Model> = airport::Entity::find()
+        .filter(airport::Column::Iata.is_in(codes.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.iata.clone(), a))
+        .collect();
+    let mut due = Vec::new();
+    for to in codes.iter().filter_map(|c| airports.remove(c)) {
         for (a, b, day) in [(from, &to, out_day), (&to, from, back_day)] {
-            if let Err(e) = lookup_flights(db, providers, a, b, day).await? {
-                let stop = e.stops_provider();
-                errors.push(e);
-                if stop {
-                    return Ok(errors);
-                }
+            if is_due(&a.iata, &b.iata, day) {
+                due.push((a.clone(), b.clone(), day));
             }
         }
+    }
+    if due.is_empty() {
+        return Ok(errors);
+    }
+    let caller = providers.flights.caller();
+    let today = Utc::now().date_naive();
+    if let Some(caller) = caller {
+        caller.sync_usage(crate::ingest::usage(db, caller.provider, today).await?);
+    }
+    for (a, b, day) in &due {
+        if let Err(e) = lookup_flights(db, providers, a, b, *day).await? {
+            let stop = e.stops_provider();
+            errors.push(e);
+            if stop {
+                break;
+            }
+        }
+    }
+    if let Some(caller) = caller {
+        crate::ingest::record_usage(db, caller, today).await?;
     }
     Ok(errors)
 }

@@ -274,17 +274,12 @@ async fn run_to_end(
     };
     let today = started.date_naive();
     for caller in config.providers.callers() {
-        caller.begin_run(usage(db, caller.provider, today).await?);
+        record_usage(db, caller, today).await?;
+        caller.sync_usage(usage(db, caller.provider, today).await?);
     }
-    let before: Vec<u32> = config
-        .providers
-        .callers()
-        .iter()
-        .map(|c| c.calls())
-        .collect();
     let outcome = stages(db, config, lock, &mut report).await;
-    for (caller, before) in config.providers.callers().into_iter().zip(before) {
-        add_usage(db, caller.provider, today, caller.calls() - before).await?;
+    for caller in config.providers.callers() {
+        record_usage(db, caller, today).await?;
     }
     report.status = match &outcome {
         Ok(()) => "succeeded".into(),
@@ -389,13 +384,16 @@ pub async fn usage<C: sea_orm::ConnectionTrait>(
     )
 }
 
-async fn add_usage(
+/// Adds the calls a caller made since it last recorded them to the day's count, which
+/// every process on the store shares: refreshes and on-demand lookups alike.
+pub async fn record_usage(
     db: &DatabaseConnection,
-    provider: &str,
+    caller: &crate::providers::policy::Caller,
     day: NaiveDate,
-    calls: u32,
 ) -> Result<(), DbErr> {
     use sea_orm::sea_query::ExprTrait as _;
+    let provider = caller.provider;
+    let calls = caller.take_unrecorded();
     if calls == 0 {
         return Ok(());
     }

@@ -116,6 +116,14 @@ impl FlightsClient {
         }
     }
 
+    /// The HTTP caller, for a real provider (its budget and usage).
+    pub fn caller(&self) -> Option<&policy::Caller> {
+        match self {
+            FlightsClient::Demo(_) => None,
+            FlightsClient::Duffel(d) => Some(&d.caller),
+        }
+    }
+
     /// Offers for one route and day; the demo prices them from the distance.
     pub async fn offers(
         &self,

@@ -99,10 +99,10 @@ pub struct Caller {
     next_slot: Arc<Mutex<Instant>>,
     /// HTTP requests made (each attempt counts).
     calls: Arc<AtomicU32>,
-    /// Calls made today before the current run (from the store).
-    spent_today: Arc<AtomicU32>,
-    /// `calls` when the current run began.
-    run_baseline: Arc<AtomicU32>,
+    /// Today's calls as the store counted them when this process last read or wrote them.
+    stored_today: Arc<AtomicU32>,
+    /// Calls this process made that the store does not count yet.
+    unrecorded: Arc<AtomicU32>,
 }
 
 /// How the policy should treat an answer.
@@ -129,8 +129,8 @@ impl Caller {
             config,
             next_slot: Arc::new(Mutex::new(Instant::now())),
             calls: Arc::new(AtomicU32::new(0)),
-            spent_today: Arc::new(AtomicU32::new(0)),
-            run_baseline: Arc::new(AtomicU32::new(0)),
+            stored_today: Arc::new(AtomicU32::new(0)),
+            unrecorded: Arc::new(AtomicU32::new(0)),
         }
     }
 
@@ -152,18 +152,24 @@ impl Caller {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// Starts a run: `spent_today` is what the store says today's earlier calls were.
-    pub fn begin_run(&self, spent_today: u32) {
-        self.spent_today.store(spent_today, Ordering::Relaxed);
-        self.run_baseline.store(self.calls(), Ordering::Relaxed);
+    /// Takes the store's count of today's calls (every process's, this one's recorded
+    /// calls included) as the base of the budget. Called before a refresh or an on-demand
+    /// lookup, so that the budget is the day's, shared by every process on the store.
+    pub fn sync_usage(&self, stored_today: u32) {
+        self.stored_today.store(stored_today, Ordering::Relaxed);
+    }
+
+    /// The calls made since the last time this was called, for the store to add to
+    /// today's count; they then count as stored.
+    pub fn take_unrecorded(&self) -> u32 {
+        let n = self.unrecorded.swap(0, Ordering::Relaxed);
+        self.stored_today.fetch_add(n, Ordering::Relaxed);
+        n
     }
 
     /// Calls counted against today's budget.
     fn used_today(&self) -> u32 {
-        self.spent_today.load(Ordering::Relaxed)
-            + self
-                .calls()
-                .saturating_sub(self.run_baseline.load(Ordering::Relaxed))
+        self.stored_today.load(Ordering::Relaxed) + self.unrecorded.load(Ordering::Relaxed)
     }
 
     /// Waits for the rate limit's next free slot.
@@ -212,6 +218,7 @@ impl Caller {
             };
             self.pace().await;
             self.calls.fetch_add(1, Ordering::Relaxed);
+            self.unrecorded.fetch_add(1, Ordering::Relaxed);
             let verdict = match build(&self.http, key).send().await {
                 Err(e) if e.is_timeout() => {
                     if attempt >= self.config.max_retries {
