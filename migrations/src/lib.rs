@@ -8,6 +8,7 @@ mod m20261126_000003_trip_details;
 mod m20261126_000004_dashboard_rollups;
 mod m20261126_000005_admin;
 mod m20261127_000006_derived_changes;
+mod m20261127_000007_pending_enrichment_order;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_dashboard_rollups::Migration),
             Box::new(m20261126_000005_admin::Migration),
             Box::new(m20261127_000006_derived_changes::Migration),
+            Box::new(m20261127_000007_pending_enrichment_order::Migration),
         ]
     }
 }

@@ -187,12 +187,8 @@ where
     let mut out = Outcome::default();
     let places_before = providers.places.calls();
     let flights_before = providers.flights.calls();
-    let pending: Vec<pending_enrichment::Model> = pending_enrichment::Entity::find()
-        .order_by(pending_enrichment::Column::CreatedAt, Order::Asc)
-        .order_by(pending_enrichment::Column::EventId, Order::Asc)
-        .all(db)
-        .await?;
-    if pending.is_empty() {
+    let total = pending_enrichment::Entity::find().count(db).await? as usize;
+    if total == 0 {
         return Ok(out);
     }
     let airports = airport::Entity::find().all(db).await?;
@@ -203,7 +199,12 @@ where
 
     let mut last_beat = std::time::Instant::now();
     let mut n = 0;
-    'chunks: for chunk in pending.chunks(ENRICH_CHUNK) {
+    // Oldest first, a chunk at a time (keyset paging: work left owed stays behind).
+    let mut after: Option<(chrono::DateTime<Utc>, String)> = None;
+    'chunks: loop {
+        let chunk = owed_after(db, after.as_ref()).await?;
+        let Some(last) = chunk.last() else { break };
+        after = Some((last.created_at, last.event_id.clone()));
         // The chunk's events in one query, and their nearest airports (no provider is
         // asked for those) in one transaction.
         let ids: Vec<String> = chunk.iter().map(|p| p.event_id.clone()).collect();
@@ -226,7 +227,7 @@ where
             .collect();
         let mut finished: Vec<String> = Vec::new();
         let mut targets: Vec<Target> = Vec::with_capacity(chunk.len());
-        for p in chunk {
+        for p in &chunk {
             match rows.get(&p.event_id) {
                 // Hidden events are still enriched, ready for when an admin shows them.
                 Some((lat, lon, start, end, state)) if state == "active" || state == "hidden" => {
@@ -250,15 +251,15 @@ where
             if places_stopped.is_some() && flights_stopped.is_some() {
                 // Both providers are out (budget, quota, outage): nothing more can be done
                 // this run, and the rest stays owed, untouched, for the next.
-                out.deferred += (pending.len() - n) as i32;
+                out.deferred += (total - n) as i32;
                 remove_done(db, &finished).await?;
                 break 'chunks;
             }
             if n % 20 == 0 || last_beat.elapsed() >= std::time::Duration::from_secs(1) {
                 last_beat = std::time::Instant::now();
-                if !heartbeat(n, pending.len()).await? {
+                if !heartbeat(n, total).await? {
                     out.cancelled = true;
-                    out.deferred += (pending.len() - n) as i32;
+                    out.deferred += (total - n) as i32;
                     remove_done(db, &finished).await?;
                     break 'chunks;
                 }
@@ -322,6 +323,30 @@ where
     out.places_calls = (providers.places.calls() - places_before) as i32;
     out.flights_calls = (providers.flights.calls() - flights_before) as i32;
     Ok(out)
+}
+
+/// The next chunk of owed enrichment, oldest first, after `after` (created, event id).
+async fn owed_after(
+    db: &DatabaseConnection,
+    after: Option<&(chrono::DateTime<Utc>, String)>,
+) -> Result<Vec<pending_enrichment::Model>, DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait as _};
+    let mut query = pending_enrichment::Entity::find();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Expr::tuple([
+                Expr::col(pending_enrichment::Column::CreatedAt),
+                Expr::col(pending_enrichment::Column::EventId),
+            ])
+            .gt(Expr::tuple([Expr::value(*at), Expr::value(id.clone())])),
+        );
+    }
+    query
+        .order_by(pending_enrichment::Column::CreatedAt, Order::Asc)
+        .order_by(pending_enrichment::Column::EventId, Order::Asc)
+        .limit(ENRICH_CHUNK as u64)
+        .all(db)
+        .await
 }
 
 /// Owed enrichment is taken this many events at a time (one query for the events, one
