@@ -183,6 +183,27 @@ class Mock(BaseHTTPRequestHandler):
         with self.lock:
             self.counts[what] += 1
 
+    # The events one query matches, by (generation, active.gte, active.lte, updated.gte): a
+    # client pages through the same query, and a real provider answers each page from an
+    # index, so the mock's own scan of its list is done once per query, not once per page.
+    matches = {}
+
+    def matching(self, lo, hi, since):
+        feed = self.feed
+        key = (feed.generation, lo, hi, since)
+        found = self.matches.get(key)
+        if found is None:
+            # Events active in [lo, hi]: start <= hi and end >= lo (events last at most 4 days).
+            first = bisect.bisect_left(feed.starts, str(dt.date.fromisoformat(lo) - dt.timedelta(days=4)))
+            last = bisect.bisect_right(feed.starts, hi)
+            found = [e for e in feed.events[first:last]
+                     if e[1] >= lo and (since is None or e[2] >= since)]
+            with self.lock:
+                if len(self.matches) >= 64:
+                    self.matches.clear()
+                self.matches[key] = found
+        return found
+
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         if url.path == "/counts":
@@ -191,6 +212,7 @@ class Mock(BaseHTTPRequestHandler):
             # The next snapshot: /control/generation/G (benchmark control, not PredictHQ).
             with self.lock:
                 changed = self.feed.set_generation(int(url.path.rsplit("/", 1)[1]))
+                self.matches.clear()
             return self.send_json(200, json.dumps({"generation": self.feed.generation, "changed": changed}))
         if url.path != "/v1/events/":
             return self.send_json(404, '{"error":"Not found"}')
@@ -202,12 +224,7 @@ class Mock(BaseHTTPRequestHandler):
         since = q.get("updated.gte")
         limit = min(int(q.get("limit", "10")), 1000)
         offset = int(q.get("offset", "0"))
-        # Events active in [lo, hi]: start <= hi and end >= lo (events last at most 4 days).
-        feed = self.feed
-        first = bisect.bisect_left(feed.starts, str(dt.date.fromisoformat(lo) - dt.timedelta(days=4)))
-        last = bisect.bisect_right(feed.starts, hi)
-        matching = [e for e in feed.events[first:last]
-                    if e[1] >= lo and (since is None or e[2] >= since)]
+        matching = self.matching(lo, hi, since)
         overflow = len(matching) > MAX_RESULTS
         pageable = matching[:MAX_RESULTS]
         page = pageable[offset:offset + limit]
