@@ -115,8 +115,8 @@ impl FieldHasher {
     }
 }
 
-/// A compact, stable hash of a venue name.
-pub fn venue_hash(name: &str) -> u64 {
+/// A compact, stable hash of a text (a venue name, a category, a country code).
+pub fn text_hash(name: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(name.as_bytes())
 }
 
@@ -194,10 +194,14 @@ impl SnapshotEvent {
             fingerprint: self.fingerprint(),
             lat: self.lat,
             lon: self.lon,
-            venue: venue_hash(&self.venue_name),
+            venue: text_hash(&self.venue_name),
             start: self.start,
             end: self.end,
             state,
+            rank: self.rank,
+            attendance: self.attendance,
+            category: text_hash(&self.category),
+            country: text_hash(&self.country),
             seen: AtomicBool::new(false),
         }
     }
@@ -220,7 +224,7 @@ impl StoredState {
     }
 }
 
-/// What the diff needs to know of a stored event: about 50 bytes.
+/// What the diff (and the commit) need to know of a stored event: about 80 bytes.
 #[derive(Debug)]
 pub struct StoredEvent {
     pub fingerprint: u64,
@@ -230,6 +234,12 @@ pub struct StoredEvent {
     pub start: NaiveDate,
     pub end: NaiveDate,
     pub state: StoredState,
+    /// Kept, with the position, dates and state, because the events table's indexes cover
+    /// them: the commit rewrites an index only for the columns whose value changed.
+    pub rank: i32,
+    pub attendance: Option<i64>,
+    pub category: u64,
+    pub country: u64,
     /// Set by a [`Differ`] when the snapshot holds this event.
     pub seen: AtomicBool,
 }
@@ -418,7 +428,7 @@ fn classify(stored: &StoredMap, index: usize, ev: &SnapshotEvent) -> Verdict {
             } else if ev.fingerprint() == b.fingerprint {
                 // The fingerprint covers venue and location: nothing moved either.
                 Verdict::Unchanged
-            } else if b.venue != venue_hash(&ev.venue_name)
+            } else if b.venue != text_hash(&ev.venue_name)
                 || crate::geo::haversine_km(b.lat, b.lon, ev.lat, ev.lon) > MOVE_THRESHOLD_KM
             {
                 decision(Class::Moved, dates_changed, None)
@@ -442,14 +452,15 @@ pub fn diff(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn date(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    fn event(id: &str) -> SnapshotEvent {
+    /// A plausible snapshot event (also used by other modules' tests).
+    pub(crate) fn event(id: &str) -> SnapshotEvent {
         SnapshotEvent {
             id: id.into(),
             title: format!("Event {id}"),

@@ -4,6 +4,7 @@
 
 pub mod diff;
 pub mod enrich;
+pub mod event_writes;
 pub mod lock;
 
 use crate::providers::policy::ProviderError;
@@ -12,6 +13,7 @@ use crate::store::entities::{event, event_history, invalid_record, provider_usag
 use crate::store::{get_meta, set_meta};
 use chrono::{NaiveDate, Utc};
 use diff::{Class, ProviderState, SnapshotEvent, StoredEvent, StoredState, SyncMode};
+use event_writes::WRITE_BATCH;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -637,6 +639,8 @@ async fn stages(
         .count();
     set_stage(db, run_id, "commit", 0, writes).await?;
     let now = Utc::now();
+    // Where the commit's time goes, for the log.
+    let began = std::time::Instant::now();
     let txn = db.begin().await?;
     crate::store::bulk_write_cache(&txn, true).await?;
     for (provider_id, reason) in &invalid {
@@ -653,9 +657,8 @@ async fn stages(
     let regions =
         crate::store::reference::RegionFinder::new(&crate::store::reference::bundled_airports());
     // Written in batches: one statement per few hundred rows, not one per event.
-    let mut upserts: Vec<event::ActiveModel> = Vec::new();
+    let mut rows = event_writes::EventWrites::default();
     let mut history: Vec<event_history::ActiveModel> = Vec::new();
-    let mut batch_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
     // Stored events the snapshot no longer has, by the reason they are gone.
     let mut vanished: std::collections::BTreeMap<Option<String>, Vec<String>> =
         std::collections::BTreeMap::new();
@@ -674,13 +677,7 @@ async fn stages(
                     row.state = Set("gone".into());
                     row.gone_reason = Set(d.gone_reason.clone());
                 }
-                // One statement may not write a row twice (PostgreSQL refuses it).
-                if upserts.len() == WRITE_BATCH || !batch_ids.insert(e.id.clone()) {
-                    upsert_events(&txn, std::mem::take(&mut upserts)).await?;
-                    batch_ids.clear();
-                    batch_ids.insert(e.id.clone());
-                }
-                upserts.push(row);
+                rows.push(&txn, row, stored.get(&e.id)).await?;
             }
             None => vanished
                 .entry(d.gone_reason.clone())
@@ -701,12 +698,13 @@ async fn stages(
                 .await?;
         }
     }
-    upsert_events(&txn, upserts).await?;
+    rows.finish(&txn).await?;
     if !history.is_empty() {
         event_history::Entity::insert_many(history)
             .exec(&txn)
             .await?;
     }
+    let events_written = began.elapsed();
     for (reason, ids) in vanished {
         for chunk in ids.chunks(WRITE_BATCH) {
             event::Entity::update_many()
@@ -729,6 +727,7 @@ async fn stages(
     // A refresh rewrites an event with the provider's state; an admin's hiding stands.
     crate::store::moderation::reapply(&txn).await?;
     enrich::record_plan(&txn, &enrich::plan(&diff, &valid), run_id).await?;
+    let planned = began.elapsed();
     let changed_ids: Vec<String> = diff
         .decisions
         .iter()
@@ -746,9 +745,17 @@ async fn stages(
             .exec(&txn)
             .await?;
     }
+    let listed = began.elapsed();
     pause(config).await;
     crate::store::bulk_write_cache(&txn, false).await?;
     txn.commit().await?;
+    tracing::info!(
+        events_and_history = events_written.as_secs_f64(),
+        plan = (planned - events_written).as_secs_f64(),
+        derived_changes = (listed - planned).as_secs_f64(),
+        commit = began.elapsed().saturating_sub(listed).as_secs_f64(),
+        "commit written"
+    );
     clock.lap("commit", writes);
 
     // The map's stored cluster counts and the dashboard's rollups follow the events (until
@@ -817,35 +824,8 @@ async fn stages(
     Ok(())
 }
 
-/// Rows per statement when the commit writes events (about 32 values a row, well under
-/// SQLite's 32,766 bound parameters and PostgreSQL's 65,535).
-const WRITE_BATCH: usize = 400;
-
-/// Inserts new events and rewrites stored ones in one statement: every column but the
-/// id and when the event was first seen takes the snapshot's value.
-async fn upsert_events<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    rows: Vec<event::ActiveModel>,
-) -> Result<(), DbErr> {
-    use sea_orm::Iterable;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let update: Vec<event::Column> = event::Column::iter()
-        .filter(|c| !matches!(c, event::Column::Id | event::Column::FirstSeenAt))
-        .collect();
-    event::Entity::insert_many(rows)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(event::Column::Id)
-                .update_columns(update)
-                .to_owned(),
-        )
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// id, fingerprint, lat, lon, venue, start, end, state.
+/// id, fingerprint, lat, lon, venue, start, end, state, rank, attendance, category,
+/// country.
 type StoredRow = (
     String,
     String,
@@ -854,6 +834,10 @@ type StoredRow = (
     String,
     NaiveDate,
     NaiveDate,
+    String,
+    i32,
+    Option<i64>,
+    String,
     String,
 );
 
@@ -875,6 +859,10 @@ async fn load_stored(
                 event::Column::StartDate,
                 event::Column::EndDate,
                 event::Column::State,
+                event::Column::Rank,
+                event::Column::Attendance,
+                event::Column::Category,
+                event::Column::Country,
             ])
             .filter(event::Column::Provider.eq(provider))
     };
@@ -897,7 +885,20 @@ async fn load_stored(
     Ok(rows
         .into_iter()
         .map(
-            |(id, fingerprint, lat, lon, venue_name, start, end, state)| {
+            |(
+                id,
+                fingerprint,
+                lat,
+                lon,
+                venue_name,
+                start,
+                end,
+                state,
+                rank,
+                attendance,
+                category,
+                country,
+            )| {
                 (
                     id,
                     StoredEvent {
@@ -905,10 +906,14 @@ async fn load_stored(
                         fingerprint: u64::from_str_radix(&fingerprint, 16).unwrap_or(0),
                         lat,
                         lon,
-                        venue: diff::venue_hash(&venue_name),
+                        venue: diff::text_hash(&venue_name),
                         start,
                         end,
                         state: StoredState::parse(&state),
+                        rank,
+                        attendance,
+                        category: diff::text_hash(&category),
+                        country: diff::text_hash(&country),
                         seen: std::sync::atomic::AtomicBool::new(false),
                     },
                 )

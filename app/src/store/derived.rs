@@ -31,7 +31,7 @@ const GENERATION_KEY: &str = "derived_generation";
 /// Present (holding the generation that asked) while the tables must be recounted in full.
 const FULL_KEY: &str = "derived_full_rebuild";
 /// Changed events brought up to date in one transaction.
-const CATCH_UP_BATCH: u64 = 10_000;
+const CATCH_UP_BATCH: u64 = 50_000;
 /// Past this share of the counted events changed, recounting is quicker than differences.
 const FULL_SHARE: f64 = 0.25;
 
