@@ -375,32 +375,38 @@ pub fn place_of(p: place::Model, distance_km: f64) -> Place {
     }
 }
 
-/// Places of one kind within `radius_km` of a point, nearest first.
+/// The stored places of each asked kind within its radius of a point, nearest first, at
+/// most `limit` of each: one read of the largest radius's box serves every kind (the event
+/// page asks for restaurants, cafés and places to stay at once).
 pub async fn places_near(
     db: &DatabaseConnection,
     lat: f64,
     lon: f64,
-    kind: &str,
-    radius_km: f64,
+    asked: &[(&str, f64)],
     limit: usize,
-) -> Result<Vec<Place>, DbErr> {
+) -> Result<Vec<Vec<Place>>, DbErr> {
+    let radius_km = asked.iter().map(|(_, r)| *r).fold(0.0, f64::max);
     let (min_lat, min_lon, max_lat, max_lon) = bounding_box(lat, lon, radius_km);
     let rows = place::Entity::find()
-        .filter(place::Column::Kind.eq(kind))
+        .filter(place::Column::Kind.is_in(asked.iter().map(|(k, _)| k.to_string())))
         .filter(place::Column::Lat.between(min_lat, max_lat))
         .filter(place::Column::Lon.between(min_lon, max_lon))
         .all(db)
         .await?;
-    let mut out: Vec<Place> = rows
-        .into_iter()
-        .map(|p| {
-            let distance_km = haversine_km(lat, lon, p.lat, p.lon);
-            place_of(p, distance_km)
-        })
-        .filter(|p| p.distance_km <= radius_km)
-        .collect();
-    out.sort_by(|a, b| a.distance_km.total_cmp(&b.distance_km));
-    out.truncate(limit);
+    let mut out: Vec<Vec<Place>> = vec![Vec::new(); asked.len()];
+    for p in rows {
+        let distance_km = haversine_km(lat, lon, p.lat, p.lon);
+        if let Some(i) = asked
+            .iter()
+            .position(|(k, r)| *k == p.kind && distance_km <= *r)
+        {
+            out[i].push(place_of(p, distance_km));
+        }
+    }
+    for places in &mut out {
+        places.sort_by(|a, b| a.distance_km.total_cmp(&b.distance_km));
+        places.truncate(limit);
+    }
     Ok(out)
 }
 

@@ -42,9 +42,16 @@ pub async fn trip_bundle(
     };
     let detail = detail_of(db, &m).await?;
     let (lat, lon) = (m.lat, m.lon);
-    let restaurants = part(places_near(db, lat, lon, "restaurant", DINING_RADIUS_KM, 8).await?);
-    let cafes = part(places_near(db, lat, lon, "cafe", DINING_RADIUS_KM, 8).await?);
-    let lodging = part(places_near(db, lat, lon, "lodging", LODGING_RADIUS_KM, 8).await?);
+    let asked = [
+        ("restaurant", DINING_RADIUS_KM),
+        ("cafe", DINING_RADIUS_KM),
+        ("lodging", LODGING_RADIUS_KM),
+    ];
+    let [restaurants, cafes, lodging]: [Vec<Place>; 3] = places_near(db, lat, lon, &asked, 8)
+        .await?
+        .try_into()
+        .expect("one list per kind asked");
+    let (restaurants, cafes, lodging) = (part(restaurants), part(cafes), part(lodging));
     let airports = event_airports(db, id).await?;
     let codes: Vec<String> = airports.iter().map(|a| a.iata.clone()).collect();
     let origins = vec![origin.to_string()];
