@@ -519,25 +519,6 @@ async fn lookup_places(
     Ok(Ok(()))
 }
 
-/// Whether the store holds an unexpired lookup of this route and day.
-async fn flights_fresh(
-    db: &DatabaseConnection,
-    providers: &Providers,
-    from: &airport::Model,
-    to: &airport::Model,
-    day: NaiveDate,
-) -> Result<bool, DbErr> {
-    Ok(flight_lookup::Entity::find()
-        .filter(flight_lookup::Column::Origin.eq(from.iata.clone()))
-        .filter(flight_lookup::Column::Destination.eq(to.iata.clone()))
-        .filter(flight_lookup::Column::DepartDate.eq(day))
-        .filter(flight_lookup::Column::Provider.eq(providers.flights.name()))
-        .filter(flight_lookup::Column::ExpiresAt.gt(Utc::now()))
-        .count(db)
-        .await?
-        > 0)
-}
-
 /// Fetches offers for one route and day unless a fresh lookup is stored.
 async fn lookup_flights(
     db: &DatabaseConnection,
@@ -549,7 +530,16 @@ async fn lookup_flights(
     let client = &providers.flights;
     let provider = client.name();
     let now = Utc::now();
-    if flights_fresh(db, providers, from, to, day).await? {
+    let fresh = flight_lookup::Entity::find()
+        .filter(flight_lookup::Column::Origin.eq(from.iata.clone()))
+        .filter(flight_lookup::Column::Destination.eq(to.iata.clone()))
+        .filter(flight_lookup::Column::DepartDate.eq(day))
+        .filter(flight_lookup::Column::Provider.eq(provider))
+        .filter(flight_lookup::Column::ExpiresAt.gt(now))
+        .count(db)
+        .await?
+        > 0;
+    if fresh {
         return Ok(Ok(()));
     }
     let date = day.format("%Y-%m-%d").to_string();

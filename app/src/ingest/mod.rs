@@ -727,7 +727,7 @@ async fn stages(
     // A refresh rewrites an event with the provider's state; an admin's hiding stands.
     crate::store::moderation::reapply(&txn).await?;
     enrich::record_plan(&txn, &enrich::plan(&diff, &valid), run_id).await?;
-    let planned = began.elapsed();
+    let states_and_plan = began.elapsed();
     let changed_ids: Vec<String> = diff
         .decisions
         .iter()
@@ -751,8 +751,8 @@ async fn stages(
     txn.commit().await?;
     tracing::info!(
         events_and_history = events_written.as_secs_f64(),
-        plan = (planned - events_written).as_secs_f64(),
-        derived_changes = (listed - planned).as_secs_f64(),
+        states_and_plan = (states_and_plan - events_written).as_secs_f64(),
+        derived_changes = (listed - states_and_plan).as_secs_f64(),
         commit = began.elapsed().saturating_sub(listed).as_secs_f64(),
         "commit written"
     );
