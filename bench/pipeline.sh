@@ -64,8 +64,11 @@ run_ingest() { # label database_url [--full]
   fi
   printf '%-9s %-9s %-16s %7.1f s %6d MB  %s\n' "$BACKEND" "$N" "$label" "$wall" $((rss_kb / 1024)) "$stages"
   echo "$report" | jq -c '{status, classes, calls, deferred, errors: (.errors | length)}' | sed 's/^/                                     /'
-  # The derived tables' catch-up by difference, when the run took that way.
-  sed -n 's/.*derived tables updated by difference \(.*\)/derived by difference: \1/p' "$WORK/log" |
+  # Where the commit's time went, and the derived tables' catch-up (by difference or
+  # recounted in full).
+  sed -n 's/.*commit written \(.*\)/commit: \1/p
+    s/.*derived tables updated by difference \(.*\)/derived by difference: \1/p
+    s/.*derived tables recounted \(.*\)/derived recounted: \1/p' "$WORK/log" |
     sed 's/^/                                     /'
 }
 

@@ -66,9 +66,17 @@ pub async fn events_changed<C: ConnectionTrait>(
     db: &C,
     ids: impl IntoIterator<Item = String>,
 ) -> Result<(), DbErr> {
-    let generation = bump(db).await?;
     // One statement may not write a row twice (PostgreSQL refuses it).
     let ids: BTreeSet<String> = ids.into_iter().collect();
+    // Past this share of the counted events the catch-up recounts in full anyway: the
+    // list (a million rows on a first load) would be written only to be deleted.
+    if ids.len() > 10_000 {
+        let counted = event_fact::Entity::find().count(db).await?;
+        if ids.len() as f64 > FULL_SHARE * counted as f64 {
+            return invalidate(db).await;
+        }
+    }
+    let generation = bump(db).await?;
     let ids: Vec<String> = ids.into_iter().collect();
     for chunk in ids.chunks(500) {
         derived_change::Entity::insert_many(chunk.iter().map(|id| derived_change::ActiveModel {
@@ -156,9 +164,19 @@ async fn catch_up(db: &DatabaseConnection) -> Result<Rebuilt, DbErr> {
 /// Recounts the derived tables from all the events, then refreshes the planner's
 /// statistics of them all.
 pub async fn rebuild_all(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let started = std::time::Instant::now();
     cells::rebuild(db).await?;
+    let cells = started.elapsed();
     rollup::rebuild(db).await?;
-    cells::analyze(db).await
+    let rollups = started.elapsed();
+    cells::analyze(db).await?;
+    tracing::info!(
+        cells = cells.as_secs_f64(),
+        rollups = (rollups - cells).as_secs_f64(),
+        analyze = started.elapsed().saturating_sub(rollups).as_secs_f64(),
+        "derived tables recounted"
+    );
+    Ok(())
 }
 
 async fn pending<C: ConnectionTrait>(db: &C, upto: i64) -> Result<u64, DbErr> {
