@@ -421,6 +421,7 @@ both_backends!(
     provider_faults_end_runs_cleanly_and_markup_stays_text,
     a_failed_provider_defers_work_that_the_next_run_finishes,
     two_processes_opening_a_new_store_at_once_both_succeed,
+    a_large_first_load_keeps_every_index_and_count,
 );
 
 #[tokio::test]
@@ -716,4 +717,105 @@ async fn two_processes_opening_a_new_store_at_once_both_succeed(backend: Backend
             .unwrap();
         assert!(airports > 1000, "{airports}");
     }
+}
+
+/// The store's indexes on the tables a large load writes around (by name and definition).
+async fn index_definitions(db: &sea_orm::DatabaseConnection) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "SELECT indexname || ' ' || indexdef AS r FROM pg_indexes WHERE tablename IN \
+             ('events', 'event_history', 'pending_enrichment', 'event_facts', 'event_fact_days') \
+             ORDER BY 1"
+        }
+        _ => {
+            "SELECT name || ' ' || COALESCE(sql, '') AS r FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name IN ('events', 'event_history', 'pending_enrichment', 'event_facts', \
+             'event_fact_days') ORDER BY 1"
+        }
+    };
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.try_get::<String>("", "r").unwrap())
+        .collect()
+}
+
+/// A first load past the bulk threshold (10,000 new events), which SQLite writes with the
+/// tables' indexes dropped and created again: every index is back as it was, and the
+/// events, the owed work, the history and the derived counts are all there.
+async fn a_large_first_load_keeps_every_index_and_count(backend: Backend) {
+    use app::store::entities::{
+        cluster_cell, event, event_fact, event_history, pending_enrichment,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let m = mocks().await;
+    let mut app = app_with(backend, &m).await;
+    // Small budgets: enrichment is not what this test is about.
+    let budget = PolicyConfig {
+        daily_budget: 3,
+        ..policy()
+    };
+    app.config.refresh.providers.places = PlacesClient::Google(GooglePlaces {
+        caller: Caller::new("google", vec!["g-key".into()], budget.clone()),
+        base_url: m.google.uri(),
+    });
+    app.config.refresh.providers.flights = FlightsClient::Duffel(Duffel {
+        caller: Caller::new("duffel", vec!["d-token".into()], budget),
+        base_url: m.duffel.uri(),
+    });
+    let indexes = index_definitions(&app.db).await;
+    assert!(indexes.len() > 15, "{indexes:?}");
+    const N: usize = 12_000;
+    let events: Vec<Value> = (0..N)
+        .map(|i| {
+            let (lat, lon) = (
+                48.0 + (i % 100) as f64 * 0.05,
+                8.0 + (i / 100) as f64 * 0.05,
+            );
+            phq_event(
+                &format!("bulk{i:05}"),
+                lat,
+                lon,
+                "Hall",
+                1 + (i % 300) as i64,
+                50,
+            )
+        })
+        .collect();
+    serve_snapshot(&m, events).await;
+    let report = app.refresh().await;
+    assert_eq!(report.status, "succeeded", "{:?}", report.errors);
+    assert_eq!(report.classes.new as usize, N);
+
+    assert_eq!(index_definitions(&app.db).await, indexes);
+    let db = &app.db;
+    assert_eq!(event::Entity::find().count(db).await.unwrap() as usize, N);
+    assert_eq!(
+        event_history::Entity::find().count(db).await.unwrap() as usize,
+        N
+    );
+    assert_eq!(
+        event_fact::Entity::find().count(db).await.unwrap() as usize,
+        N
+    );
+    let owed = pending_enrichment::Entity::find().count(db).await.unwrap() as usize;
+    assert!(owed > N - 100 && owed <= N, "{owed} owed");
+    let counted: i64 = cluster_cell::Entity::find()
+        .filter(cluster_cell::Column::Level.eq(0))
+        .all(db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.n)
+        .sum();
+    assert_eq!(
+        counted as usize, N,
+        "the coarsest map cells count every event"
+    );
+    // The store answers through them again: a search by rank.
+    let (status, body) = app.get_json("/api/v1/events?rank_min=40&limit=5").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["items"].as_array().unwrap().len(), 5, "{body}");
 }

@@ -280,10 +280,13 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     super::bulk_write_cache(&txn, true).await?;
     event_fact::Entity::delete_many().exec(&txn).await?;
     event_fact_day::Entity::delete_many().exec(&txn).await?;
+    // Filled from empty: indexed once at the end, not row by row.
+    let mut dropped = super::drop_indexes(&txn, "event_facts").await?;
+    dropped.extend(super::drop_indexes(&txn, "event_fact_days").await?);
     let mut after = String::new();
     loop {
+        // No condition on the state: see `cells::rebuild`.
         let rows: Vec<event::Model> = event::Entity::find()
-            .filter(event::Column::State.eq(ACTIVE))
             .filter(event::Column::Id.gt(after.clone()))
             .order_by_asc(event::Column::Id)
             .limit(BATCH)
@@ -293,7 +296,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
         after = last.id.clone();
         let mut facts = Vec::with_capacity(rows.len());
         let mut tails = Vec::new();
-        for e in &rows {
+        for e in rows.iter().filter(|e| e.state == ACTIVE) {
             let (split, days) = parsed_details(e);
             let s = stats.entry(stats_key(e)).or_default();
             s.add(e.spend_usd, &split, 1);
@@ -319,6 +322,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
             break;
         }
     }
+    super::create_indexes(&txn, &dropped).await?;
     let written = stats.len() + visitors.len();
     stats_rollup::Entity::delete_many().exec(&txn).await?;
     visitor_rollup::Entity::delete_many().exec(&txn).await?;
