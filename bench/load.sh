@@ -90,7 +90,12 @@ EOF
     g=$((g + 1))
     curl -sf "$MOCK/control/generation/$g" >/dev/null
     s=$(date +%s.%N)
-    "$BIN" ingest --json 2>/dev/null | tail -1 | jq -c --arg s "$s" \
+    report=$("$BIN" ingest --json 2>"$WORK/refresh-$g.log" | tail -1)
+    if [ -z "$report" ]; then
+      echo "refresh $g gave no report; its log ends: $(tail -c 300 "$WORK/refresh-$g.log")"
+      continue
+    fi
+    echo "$report" | jq -c --arg s "$s" \
       '{run: .run_id, status, changed: .classes.changed, moved: .classes.moved, seconds: ((now - ($s | tonumber)) * 10 | round / 10)}'
   done >"$WORK/refreshes"
 ) &
