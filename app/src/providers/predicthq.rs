@@ -372,7 +372,7 @@ impl PredictHq {
     /// call); the events come out in window order, as if paged one after another.
     pub async fn fetch(&self, q: &EventsQuery) -> Result<Fetched, ProviderError> {
         let mut windows = vec![(q.from, q.to)];
-        let mut done: std::collections::BTreeMap<NaiveDate, Window> = Default::default();
+        let mut done: std::collections::BTreeMap<NaiveDate, Fetched> = Default::default();
         let mut running = tokio::task::JoinSet::new();
         loop {
             while running.len() < WINDOWS_AT_ONCE {
@@ -391,18 +391,16 @@ impl PredictHq {
             })?;
             match window? {
                 Window::Split(halves) => windows.extend(halves.into_iter().rev()),
-                fetched => {
-                    done.insert(from, fetched);
+                Window::Fetched(part) => {
+                    done.insert(from, part);
                 }
             }
         }
         let mut out = Fetched::default();
-        for window in done.into_values() {
-            if let Window::Fetched(part) = window {
-                out.events.extend(part.events);
-                out.invalid.extend(part.invalid);
-                out.capped_days.extend(part.capped_days);
-            }
+        for part in done.into_values() {
+            out.events.extend(part.events);
+            out.invalid.extend(part.invalid);
+            out.capped_days.extend(part.capped_days);
         }
         // Windows overlap for multi-day events: keep each event once.
         let mut seen = std::collections::HashSet::new();
