@@ -656,16 +656,12 @@ async fn stages(
     }
     let regions =
         crate::store::reference::RegionFinder::new(&crate::store::reference::bundled_airports());
-    // On SQLite, a load into a table with fewer rows than it adds (the first, above all)
-    // goes around the indexes: created again once the rows are in, they cost a sort each.
+    // A large load into tables with fewer rows than it adds (the first, above all) goes
+    // around their indexes: created again once the rows are in, they cost a sort each.
     let new_events = diff.count(Class::New);
-    let bulk = new_events > 10_000
-        && sea_orm::ConnectionTrait::get_database_backend(&txn) == sea_orm::DbBackend::Sqlite;
     let mut dropped = Vec::new();
     for table in ["events", "event_history", "pending_enrichment"] {
-        if bulk && (rows_in(&txn, table).await? as usize) < new_events {
-            dropped.extend(crate::store::drop_indexes(&txn, table).await?);
-        }
+        dropped.extend(crate::store::drop_indexes_for_load(&txn, table, new_events).await?);
     }
     // Written in batches: one statement per few hundred rows, not one per event.
     let mut rows = event_writes::EventWrites::default();
@@ -834,20 +830,6 @@ async fn stages(
         set_meta(db, DEMO_GENERATION_KEY, &(g + 1).to_string()).await?;
     }
     Ok(())
-}
-
-/// The rows of a table (a name from this code, never from input).
-async fn rows_in<C: sea_orm::ConnectionTrait>(db: &C, table: &str) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT COUNT(*) AS n FROM \"{table}\""),
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
 }
 
 /// id, fingerprint, lat, lon, venue, start, end, state, rank, attendance, category,

@@ -132,6 +132,34 @@ pub(crate) async fn drop_indexes<C: ConnectionTrait>(
     Ok(create)
 }
 
+/// Rows a load must add before going around the indexes pays.
+const BULK_LOAD_MIN: usize = 10_000;
+
+/// [`drop_indexes`] for a load that adds `adding` rows to `table`, when that pays: on
+/// SQLite, more than [`BULK_LOAD_MIN`] rows and more than the table holds already.
+pub(crate) async fn drop_indexes_for_load<C: ConnectionTrait>(
+    txn: &C,
+    table: &str,
+    adding: usize,
+) -> Result<Vec<String>, DbErr> {
+    if adding <= BULK_LOAD_MIN || txn.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(Vec::new());
+    }
+    let held = txn
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            format!("SELECT COUNT(*) AS n FROM \"{table}\""),
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if held as usize >= adding {
+        return Ok(Vec::new());
+    }
+    drop_indexes(txn, table).await
+}
+
 /// Creates again the indexes [`drop_indexes`] dropped.
 pub(crate) async fn create_indexes<C: ConnectionTrait>(
     txn: &C,
