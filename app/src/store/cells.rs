@@ -517,7 +517,7 @@ struct CellChange {
 pub(crate) async fn apply_changes<C: ConnectionTrait>(
     txn: &C,
     before: &[event_fact::Model],
-    now: &[event::Model],
+    now: &[super::rollup::FactSource],
 ) -> Result<(), DbErr> {
     let levels: Vec<(u8, f64)> = (0..=MAX_CELL_LEVEL)
         .map(|l| (l, cell_text(level_cell(l)).1))

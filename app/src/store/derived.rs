@@ -262,6 +262,7 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
                 event::Entity::find()
                     .filter(event::Column::Id.is_in(chunk.to_vec()))
                     .filter(event::Column::State.eq(ACTIVE))
+                    .into_partial_model::<rollup::FactSource>()
                     .all(&txn)
                     .await?,
             );
