@@ -139,5 +139,5 @@ echo "server memory: peak RSS during the load $((rss_max / 1024)) MB; $(grep VmH
 # Statements the server logged as slow (250 ms or more) during the load, most frequent
 # first: where the tail latency comes from.
 echo "slow queries logged by the server: $(grep -c 'slow query' "$WORK/server.log" || true)"
-sed -n 's/.*slow query.*millis=\([0-9]*\).*sql=\(.\{0,110\}\).*/\2/p' "$WORK/server.log" |
+sed -n 's/.*slow query.*sql=\(.\{0,110\}\).*/\1/p' "$WORK/server.log" |
   sort | uniq -c | sort -rn | head -5 | sed 's/^/  /'
