@@ -60,7 +60,7 @@ pub async fn origin_known(
         .is_some())
 }
 
-/// The trip bundle for an event (`None` when no event has this id). Offers from an origin
+/// The trip bundle for an event (`None` when no visible event has this id). Offers from an origin
 /// the refresh does not cover are fetched first, through the refresh's cache and budget;
 /// a provider failure there is logged and the bundle shows what is stored.
 pub async fn load_trip(
@@ -75,10 +75,17 @@ pub async fn load_trip(
     else {
         return Err(TripError::UnknownOrigin(origin.to_string()));
     };
+    // Read once here, for the on-demand lookup and the bundle both.
+    let Some(event) = crate::store::events::visible_event(&st.db, id).await? else {
+        return Ok(None);
+    };
     let errors =
-        crate::ingest::enrich::flights_for_origin(&st.db, &st.refresh.providers, id, &from).await?;
+        crate::ingest::enrich::flights_for_origin(&st.db, &st.refresh.providers, &event, &from)
+            .await?;
     for e in errors {
         tracing::warn!(error = %e, origin = %origin, "on-demand flight lookup failed");
     }
-    Ok(crate::store::trip::trip_bundle(&st.db, id, origin, adults).await?)
+    Ok(Some(
+        crate::store::trip::trip_bundle(&st.db, event, origin, adults).await?,
+    ))
 }

@@ -624,16 +624,11 @@ async fn lookup_flights(
 pub async fn flights_for_origin(
     db: &DatabaseConnection,
     providers: &Providers,
-    event_id: &str,
+    ev: &event::Model,
     from: &airport::Model,
 ) -> Result<Vec<ProviderError>, DbErr> {
     let mut errors = Vec::new();
-    let Some(ev) = event::Entity::find_by_id(event_id.to_string())
-        .one(db)
-        .await?
-    else {
-        return Ok(errors);
-    };
+    let event_id = ev.id.as_str();
     if ev.state != "active" {
         return Ok(errors);
     }

@@ -2,7 +2,7 @@
 //! Each part carries its own freshness and demo flag; a part with nothing in it is empty,
 //! never an error, so one missing provider does not take the page down.
 
-use super::entities::refresh_run;
+use super::entities::{event, refresh_run};
 use super::events::{
     detail_of, event_airports, flight_offers, outbound_window, places_near, return_window,
     DINING_RADIUS_KM, LODGING_RADIUS_KM,
@@ -30,16 +30,14 @@ pub fn nightly_guide_usd(price_level: i16) -> f64 {
     }
 }
 
-/// The trip bundle for one event, or `None` when no event has this id.
+/// The trip bundle for one event (as [`super::events::visible_event`] read it).
 pub async fn trip_bundle(
     db: &DatabaseConnection,
-    id: &str,
+    m: event::Model,
     origin: &str,
     adults: u32,
-) -> Result<Option<TripBundle>, DbErr> {
-    let Some(m) = super::events::visible_event(db, id).await? else {
-        return Ok(None);
-    };
+) -> Result<TripBundle, DbErr> {
+    let id = m.id.as_str();
     let detail = detail_of(db, &m).await?;
     let (lat, lon) = (m.lat, m.lon);
     let asked = [
@@ -99,7 +97,7 @@ pub async fn trip_bundle(
         fetched_at,
         detail,
     };
-    Ok(Some(TripBundle {
+    Ok(TripBundle {
         event,
         demand_window,
         restaurants,
@@ -113,7 +111,7 @@ pub async fn trip_bundle(
         },
         flights,
         estimate,
-    }))
+    })
 }
 
 fn part(items: Vec<Place>) -> Part<Place> {
