@@ -60,9 +60,9 @@ pub async fn origin_known(
         .is_some())
 }
 
-/// The trip bundle for an event (`None` when no visible event has this id). Offers from an origin
-/// the refresh does not cover are fetched first, through the refresh's cache and budget;
-/// a provider failure there is logged and the bundle shows what is stored.
+/// The trip bundle for an event (`None` when no visible event has this id). Offers from
+/// an origin the refresh does not cover are fetched first, through the refresh's cache and
+/// budget; a provider failure there is logged and the bundle shows what is stored.
 pub async fn load_trip(
     st: &AppState,
     id: &str,
