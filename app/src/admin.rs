@@ -176,8 +176,9 @@ pub async fn show_event(event_id: String) -> Result<String, ServerFnError> {
     Ok(title)
 }
 
-/// The map counts and dashboard rollups follow a moderation change; until then readers
-/// count live, so travellers never see a hidden event meanwhile.
+/// The map counts and dashboard rollups follow a moderation change (usually counted in its
+/// own transaction already; when they were stale, readers count live until this has run, so
+/// travellers never see a hidden event meanwhile).
 #[cfg(feature = "ssr")]
 fn rebuild_in_background(state: &crate::state::AppState) {
     let db = state.db.clone();

@@ -744,7 +744,7 @@ async fn stages(
         .chain(diff.archived.iter().cloned())
         .collect();
     if !changed_ids.is_empty() {
-        crate::store::derived::events_changed(&txn, changed_ids).await?;
+        crate::store::derived::events_changed_and_counted(&txn, changed_ids).await?;
     }
     if let Some(g) = generation {
         refresh_run::Entity::update_many()
@@ -766,8 +766,10 @@ async fn stages(
     );
     clock.lap("commit", writes);
 
-    // The map's stored cluster counts and the dashboard's rollups follow the events (until
-    // then both are counted live). Changes left by a run killed here are taken by the next.
+    // The map's stored cluster counts and the dashboard's rollups follow the events. A
+    // refresh's changes were counted in its commit when the tables were up to date; after a
+    // first load, a large change or a run killed before this stage, they are brought up to
+    // date here (until then both are counted live).
     set_stage(db, run_id, "derived", 0, writes).await?;
     pause(config).await;
     if let Some(how) = crate::store::derived::rebuild_if_stale(db).await? {

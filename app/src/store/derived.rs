@@ -1,13 +1,15 @@
 //! The tables derived from the events (the map's `cluster_cells`, the dashboard's rollups
-//! and narrow copies): marked stale in the transaction that changes events, and brought up
-//! to date afterwards by one rebuilder at a time across every process sharing the store.
+//! and narrow copies): kept up to date by the transaction that changes events when they
+//! were up to date before it, otherwise marked stale there and brought up to date
+//! afterwards by one rebuilder at a time across every process sharing the store.
 //!
-//! The transaction that changes events also lists them in `derived_changes`, so the
-//! rebuilder updates the derived tables by difference: each changed event's old narrow copy
-//! is taken out of the counts and its row now put in. A refresh that changes 5% of a
-//! million events then touches those 50,000, not the million. The tables are recounted in
-//! full when they are empty, when most events changed, or when a change did not say which
-//! events it touched.
+//! The derived tables are updated by difference: each changed event's old narrow copy is
+//! taken out of the counts and its row now put in. A refresh that changes 5% of a million
+//! events then touches those 50,000, not the million. When the tables are up to date, the
+//! transaction that changes events does this itself ([`events_changed_and_counted`]), so
+//! readers never see them stale; otherwise it lists the events in `derived_changes` for the
+//! rebuilder. The tables are recounted in full when they are empty, when most events
+//! changed, or when a change did not say which events it touched.
 //!
 //! Events change under a refresh and under moderation, which may overlap. A catch-up that
 //! read the events before a change must not mark the tables valid after it, so each change
@@ -44,9 +46,23 @@ pub enum Rebuilt {
     Changes(usize),
 }
 
+/// Moves the events' generation on, its row locked until the transaction ends (on
+/// PostgreSQL; SQLite has one writer at a time anyway): two transactions that change events
+/// at once get different generations, and the second waits here for the first.
+async fn next_generation<C: ConnectionTrait>(txn: &C) -> Result<i64, DbErr> {
+    let generation = super::entities::meta::Entity::find_by_id(GENERATION_KEY.to_string())
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .and_then(|m| m.value.parse::<i64>().ok())
+        .unwrap_or(0)
+        + 1;
+    set_meta(txn, GENERATION_KEY, &generation.to_string()).await?;
+    Ok(generation)
+}
+
 async fn bump<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    let generation = current(db).await? + 1;
-    set_meta(db, GENERATION_KEY, &generation.to_string()).await?;
+    let generation = next_generation(db).await?;
     cells::invalidate(db).await?;
     rollup::invalidate(db).await?;
     Ok(generation)
@@ -92,6 +108,35 @@ pub async fn events_changed<C: ConnectionTrait>(
         .await?;
     }
     Ok(())
+}
+
+/// Like [`events_changed`], but when the derived tables are up to date and the change is
+/// small, counts it into them in this same transaction instead of listing it for the
+/// rebuilder: readers then go from one consistent state to the next and never count live
+/// meanwhile (during a refresh's catch-up the map's world view counted every event live,
+/// for half the refresh). Call it in the transaction that changes events, after the
+/// changes.
+pub async fn events_changed_and_counted<C: ConnectionTrait>(
+    txn: &C,
+    ids: impl IntoIterator<Item = String>,
+) -> Result<(), DbErr> {
+    let ids: BTreeSet<String> = ids.into_iter().collect();
+    // The generation first: its lock orders this transaction after any other that changes
+    // events, so the flags read next are not about to change.
+    next_generation(txn).await?;
+    let up_to_date = get_meta(txn, cells::VALID_KEY).await?.as_deref() == Some("1")
+        && rollup::valid(txn).await?;
+    let small = ids.len() <= 10_000 || {
+        let counted = event_fact::Entity::find().count(txn).await?;
+        ids.len() as f64 <= FULL_SHARE * counted as f64
+    };
+    if !(up_to_date && small) {
+        return events_changed(txn, ids).await;
+    }
+    let ids: Vec<String> = ids.into_iter().collect();
+    count_changes(txn, &ids).await?;
+    rollup::drop_empty_rows(txn).await?;
+    cells::settle(txn).await
 }
 
 /// Marks the derived tables stale as a whole (for changes that do not list their events);
@@ -249,28 +294,7 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
                 .await?;
         }
         let started = std::time::Instant::now();
-        let mut before = Vec::with_capacity(ids.len());
-        let mut now = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            before.extend(
-                event_fact::Entity::find()
-                    .filter(event_fact::Column::Id.is_in(chunk.to_vec()))
-                    .all(&txn)
-                    .await?,
-            );
-            now.extend(
-                event::Entity::find()
-                    .filter(event::Column::Id.is_in(chunk.to_vec()))
-                    .filter(event::Column::State.eq(ACTIVE))
-                    .into_partial_model::<rollup::FactSource>()
-                    .all(&txn)
-                    .await?,
-            );
-        }
-        let read = std::time::Instant::now();
-        cells::apply_changes(&txn, &before, &now).await?;
-        let counted_cells = std::time::Instant::now();
-        rollup::apply_changes(&txn, &ids, &before, &now).await?;
+        let (read, counted_cells) = count_changes(&txn, &ids).await?;
         let counted_rollups = std::time::Instant::now();
         super::bulk_write_cache(&txn, false).await?;
         txn.commit().await?;
@@ -290,6 +314,37 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
         "derived tables updated by difference"
     );
     Ok(total)
+}
+
+/// Takes each listed event's old narrow copy out of the map cells and rollups and counts
+/// its row now in, in `txn`. Returns when the reads and the cells were done (for the log).
+async fn count_changes<C: ConnectionTrait>(
+    txn: &C,
+    ids: &[String],
+) -> Result<(std::time::Instant, std::time::Instant), DbErr> {
+    let mut before = Vec::with_capacity(ids.len());
+    let mut now = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        before.extend(
+            event_fact::Entity::find()
+                .filter(event_fact::Column::Id.is_in(chunk.to_vec()))
+                .all(txn)
+                .await?,
+        );
+        now.extend(
+            event::Entity::find()
+                .filter(event::Column::Id.is_in(chunk.to_vec()))
+                .filter(event::Column::State.eq(ACTIVE))
+                .into_partial_model::<rollup::FactSource>()
+                .all(txn)
+                .await?,
+        );
+    }
+    let read = std::time::Instant::now();
+    cells::apply_changes(txn, &before, &now).await?;
+    let counted_cells = std::time::Instant::now();
+    rollup::apply_changes(txn, ids, &before, &now).await?;
+    Ok((read, counted_cells))
 }
 
 /// Drops emptied rows and names single events, and marks the tables valid if no change

@@ -93,7 +93,7 @@ pub async fn hide(
         return Err(ModerationError::NoSuchEvent(event_id.into()));
     };
     if reapply(&txn).await? > 0 {
-        super::derived::events_changed(&txn, [ev.id.clone()]).await?;
+        super::derived::events_changed_and_counted(&txn, [ev.id.clone()]).await?;
     }
     super::admin::audit(&txn, by, "event_hide", &ev.id, reason, address).await?;
     txn.commit().await?;
@@ -127,7 +127,7 @@ pub async fn show(
         .exec(&txn)
         .await?;
     if shown.rows_affected > 0 {
-        super::derived::events_changed(&txn, [event_id.to_string()]).await?;
+        super::derived::events_changed_and_counted(&txn, [event_id.to_string()]).await?;
     }
     super::admin::audit(&txn, by, "event_show", event_id, "", address).await?;
     txn.commit().await?;
