@@ -7,7 +7,7 @@
 # kind, each refresh's time, and the server's memory.
 #
 # Usage: bench/load.sh [N] [SECONDS] [CLIENTS]     (defaults 100000 60 64; SKIP_BUILD=1;
-#   REFRESH=0 for no refresh during the load)
+#   REFRESH=0 for no refresh during the load; BIN=path to measure another build)
 #   wrk comes from Debian (apt-get install wrk); it is installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ CLIENTS=${3:-64}
 ADDR=127.0.0.1:${BENCH_PORT:-3951}
 [ -n "${SKIP_BUILD:-}" ] || cargo leptos build --release >&2
 command -v wrk >/dev/null || { SUDO=$([ "$(id -u)" = 0 ] || echo sudo); $SUDO apt-get install -y -q wrk >&2; }
-BIN=$PWD/target/release/toursherpa
+BIN=${BIN:-$PWD/target/release/toursherpa}
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {

@@ -7,7 +7,7 @@
 # provider calls, and the state the store was left in.
 #
 # Usage: bench/pipeline.sh [BACKENDS] [N...]   e.g. bench/pipeline.sh sqlite,postgres 10000 100000
-#   SKIP_BUILD=1 to use the release binary already built.
+#   SKIP_BUILD=1 to use the release binary already built; BIN=path to measure another build.
 #   Enrichment is paced by the providers' daily budgets, as in production:
 #   PLACES_BUDGET (default 3000) and FLIGHTS_BUDGET (default 3000) calls a day; what the
 #   budget leaves is deferred to the next day's run and counted.
@@ -19,7 +19,7 @@ BACKENDS=${1:-sqlite,postgres}
 shift || true
 SIZES=("${@:-10000}")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000)
-BIN=$PWD/target/release/toursherpa
+BIN=${BIN:-$PWD/target/release/toursherpa}
 source bench/mock_env.sh
 PG_ADMIN=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 WORK=$(mktemp -d)
