@@ -84,15 +84,35 @@ pub async fn events_changed<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     // One statement may not write a row twice (PostgreSQL refuses it).
     let ids: BTreeSet<String> = ids.into_iter().collect();
-    // Past this share of the counted events the catch-up recounts in full anyway: the
-    // list (a million rows on a first load) would be written only to be deleted.
-    if ids.len() > 10_000 {
-        let counted = event_fact::Entity::find().count(db).await?;
-        if ids.len() as f64 > FULL_SHARE * counted as f64 {
-            return invalidate(db).await;
-        }
+    let generation = next_generation(db).await?;
+    let most = most_changed(db, ids.len()).await?;
+    mark_stale(db, ids, generation, most).await
+}
+
+/// Whether `changed` events are past the share of the counted events where the catch-up
+/// recounts in full anyway.
+async fn most_changed<C: ConnectionTrait>(db: &C, changed: usize) -> Result<bool, DbErr> {
+    if changed <= 10_000 {
+        return Ok(false);
     }
-    let generation = bump(db).await?;
+    let counted = event_fact::Entity::find().count(db).await?;
+    Ok(changed as f64 > FULL_SHARE * counted as f64)
+}
+
+/// Marks the derived tables stale at `generation` (already taken by this transaction):
+/// for a recount when `most` events changed (the list, a million rows on a first load,
+/// would be written only to be deleted), else listing the events for the rebuilder.
+async fn mark_stale<C: ConnectionTrait>(
+    db: &C,
+    ids: BTreeSet<String>,
+    generation: i64,
+    most: bool,
+) -> Result<(), DbErr> {
+    cells::invalidate(db).await?;
+    rollup::invalidate(db).await?;
+    if most {
+        return set_meta(db, FULL_KEY, &generation.to_string()).await;
+    }
     let ids: Vec<String> = ids.into_iter().collect();
     for chunk in ids.chunks(500) {
         derived_change::Entity::insert_many(chunk.iter().map(|id| derived_change::ActiveModel {
@@ -123,15 +143,12 @@ pub async fn events_changed_and_counted<C: ConnectionTrait>(
     let ids: BTreeSet<String> = ids.into_iter().collect();
     // The generation first: its lock orders this transaction after any other that changes
     // events, so the flags read next are not about to change.
-    next_generation(txn).await?;
+    let generation = next_generation(txn).await?;
     let up_to_date = get_meta(txn, cells::VALID_KEY).await?.as_deref() == Some("1")
         && rollup::valid(txn).await?;
-    let small = ids.len() <= 10_000 || {
-        let counted = event_fact::Entity::find().count(txn).await?;
-        ids.len() as f64 <= FULL_SHARE * counted as f64
-    };
-    if !(up_to_date && small) {
-        return events_changed(txn, ids).await;
+    let most = most_changed(txn, ids.len()).await?;
+    if !up_to_date || most {
+        return mark_stale(txn, ids, generation, most).await;
     }
     let ids: Vec<String> = ids.into_iter().collect();
     count_changes(txn, &ids).await?;
