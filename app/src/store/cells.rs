@@ -11,10 +11,10 @@ use super::{get_meta, set_meta};
 use crate::filter::{BBox, EventFilter};
 use crate::types::Cluster;
 use rustc_hash::{FxHashMap, FxHashSet};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    Order, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 
 /// Cells are kept for zoom levels 0 to this one; closer views are small enough to count live.
@@ -78,18 +78,6 @@ impl Agg {
 type Cells = FxHashMap<(i64, i64), Agg>;
 /// gy, gx, count, sums of lat and lon, and the least id, title and category.
 type LiveRow = (i64, i64, i64, f64, f64, String, String, String);
-/// gy, gx, count, sums of lat and lon, and the single event's id, title and category.
-type StoredRow = (
-    i32,
-    i32,
-    i64,
-    f64,
-    f64,
-    Option<String>,
-    Option<String>,
-    String,
-);
-
 /// Counts the events matching `cond` per cell, live.
 async fn count_live(
     db: &DatabaseConnection,
@@ -97,23 +85,47 @@ async fn count_live(
     cell: &str,
     out: &mut Cells,
 ) -> Result<(), DbErr> {
-    let (gy, gx) = cell_exprs(db.get_database_backend(), cell);
-    let rows: Vec<LiveRow> = event::Entity::find()
-        .select_only()
-        .column_as(Expr::cust(gy), "gy")
-        .column_as(Expr::cust(gx), "gx")
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .column_as(Expr::cust(r#"SUM("lat")"#), "sum_lat")
-        .column_as(Expr::cust(r#"SUM("lon")"#), "sum_lon")
-        .column_as(Expr::cust(r#"MIN("id")"#), "id")
-        .column_as(Expr::cust(r#"MIN("title")"#), "title")
-        .column_as(Expr::cust(r#"MIN("category")"#), "category")
-        .filter(cond)
-        .group_by(Expr::cust("gy"))
-        .group_by(Expr::cust("gx"))
-        .into_tuple()
-        .all(db)
-        .await?;
+    count_live_each(db, vec![cond], cell, out).await
+}
+
+/// Counts the events matching each of `conds` per cell, live, in one statement (a
+/// `UNION ALL` of one grouped select per condition); the conditions must not overlap.
+async fn count_live_each(
+    db: &DatabaseConnection,
+    conds: Vec<Condition>,
+    cell: &str,
+    out: &mut Cells,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let (gy, gx) = cell_exprs(backend, cell);
+    let mut selects = conds.into_iter().map(|cond| {
+        event::Entity::find()
+            .select_only()
+            .column_as(Expr::cust(gy.clone()), "gy")
+            .column_as(Expr::cust(gx.clone()), "gx")
+            .column_as(Expr::cust("COUNT(*)"), "n")
+            .column_as(Expr::cust(r#"SUM("lat")"#), "sum_lat")
+            .column_as(Expr::cust(r#"SUM("lon")"#), "sum_lon")
+            .column_as(Expr::cust(r#"MIN("id")"#), "id")
+            .column_as(Expr::cust(r#"MIN("title")"#), "title")
+            .column_as(Expr::cust(r#"MIN("category")"#), "category")
+            .filter(cond)
+            .group_by(Expr::cust("gy"))
+            .group_by(Expr::cust("gx"))
+            .into_query()
+    });
+    let Some(mut query) = selects.next() else {
+        return Ok(());
+    };
+    for rest in selects {
+        query.union(UnionType::All, rest);
+    }
+    let rows: Vec<LiveRow> = db
+        .query_all_raw(backend.build(&query))
+        .await?
+        .iter()
+        .map(|row| row.try_get_many_by_index())
+        .collect::<Result<_, _>>()?;
     for (gy, gx, n, sum_lat, sum_lon, id, title, category) in rows {
         out.entry((gy, gx)).or_default().add(Agg {
             n,
@@ -221,44 +233,70 @@ impl Rect {
     }
 }
 
-/// Adds the stored counts of the cells of `level` in `rect`, each credited to its parent
-/// cell `shift` levels up (a cell of level `l` holds cells `2^k` by `2^k` of level `l + k`,
-/// exactly, as every cell size is 90° divided by a power of two).
-async fn add_stored(
-    db: &DatabaseConnection,
-    f: &EventFilter,
+/// Cells of `level` in `rect`, each credited to its parent cell `shift` levels up (a cell of
+/// level `l` holds cells `2^k` by `2^k` of level `l + k`, exactly, as every cell size is
+/// 90° divided by a power of two).
+#[derive(Clone, Copy, Debug)]
+struct StoredPart {
     level: u8,
     rect: Rect,
     shift: u8,
+}
+
+/// Adds the stored counts of these parts, read in one statement (a `UNION ALL` of one
+/// grouped select per part): a map answer is a single round trip to the store, not one per
+/// part.
+async fn add_stored(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    parts: &[StoredPart],
     out: &mut Cells,
 ) -> Result<(), DbErr> {
-    if rect.is_empty() {
-        return Ok(());
-    }
     let clamp = |v: i64| v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-    let mut q = cluster_cell::Entity::find()
-        .select_only()
-        .column(cluster_cell::Column::Gy)
-        .column(cluster_cell::Column::Gx)
-        .column_as(Expr::cust(r#"CAST(SUM("n") AS BIGINT)"#), "n")
-        .column_as(Expr::cust(r#"SUM("sum_lat")"#), "sum_lat")
-        .column_as(Expr::cust(r#"SUM("sum_lon")"#), "sum_lon")
-        .column_as(Expr::cust(r#"MAX("single_id")"#), "single_id")
-        .column_as(Expr::cust(r#"MAX("single_title")"#), "single_title")
-        .column_as(Expr::cust(r#"MAX("category")"#), "category")
-        .filter(cluster_cell::Column::Level.eq(i16::from(level)))
-        .filter(cluster_cell::Column::Gy.between(clamp(rect.y.0), clamp(rect.y.1)))
-        .filter(cluster_cell::Column::Gx.between(clamp(rect.x.0), clamp(rect.x.1)));
-    if !f.categories.is_empty() {
-        q = q.filter(cluster_cell::Column::Category.is_in(f.categories.clone()));
+    let parts: Vec<&StoredPart> = parts.iter().filter(|p| !p.rect.is_empty()).collect();
+    let mut selects = parts.iter().enumerate().map(|(i, part)| {
+        let mut q = cluster_cell::Entity::find()
+            .select_only()
+            .column(cluster_cell::Column::Gy)
+            .column(cluster_cell::Column::Gx)
+            .column_as(Expr::cust(r#"CAST(SUM("n") AS BIGINT)"#), "n")
+            .column_as(Expr::cust(r#"SUM("sum_lat")"#), "sum_lat")
+            .column_as(Expr::cust(r#"SUM("sum_lon")"#), "sum_lon")
+            .column_as(Expr::cust(r#"MAX("single_id")"#), "single_id")
+            .column_as(Expr::cust(r#"MAX("single_title")"#), "single_title")
+            .column_as(Expr::cust(r#"MAX("category")"#), "category")
+            .column_as(Expr::val(i as i32), "part")
+            .filter(cluster_cell::Column::Level.eq(i16::from(part.level)))
+            .filter(cluster_cell::Column::Gy.between(clamp(part.rect.y.0), clamp(part.rect.y.1)))
+            .filter(cluster_cell::Column::Gx.between(clamp(part.rect.x.0), clamp(part.rect.x.1)));
+        if !f.categories.is_empty() {
+            q = q.filter(cluster_cell::Column::Category.is_in(f.categories.clone()));
+        }
+        q.group_by(cluster_cell::Column::Gy)
+            .group_by(cluster_cell::Column::Gx)
+            .into_query()
+    });
+    let Some(mut query) = selects.next() else {
+        return Ok(());
+    };
+    for rest in selects {
+        query.union(UnionType::All, rest);
     }
-    let rows: Vec<StoredRow> = q
-        .group_by(cluster_cell::Column::Gy)
-        .group_by(cluster_cell::Column::Gx)
-        .into_tuple()
-        .all(db)
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
         .await?;
-    for (gy, gx, n, sum_lat, sum_lon, id, title, category) in rows {
+    for row in rows {
+        let (gy, gx, n): (i32, i32, i64) = (
+            row.try_get_by_index(0)?,
+            row.try_get_by_index(1)?,
+            row.try_get_by_index(2)?,
+        );
+        let (sum_lat, sum_lon): (f64, f64) = (row.try_get_by_index(3)?, row.try_get_by_index(4)?);
+        let id: Option<String> = row.try_get_by_index(5)?;
+        let title: Option<String> = row.try_get_by_index(6)?;
+        let category: String = row.try_get_by_index(7)?;
+        let part: i32 = row.try_get_by_index(8)?;
+        let shift = parts[part as usize].shift;
         let single = match (n, id, title) {
             (1, Some(i), Some(t)) => Some((i, t, category)),
             _ => None,
@@ -320,16 +358,20 @@ async fn add_slivers(
             .add(Expr::cust(format!("{fy} BETWEEN {y0} AND {y1}")))
             .add(Expr::cust(format!("{fx} > {x1}"))),
     ];
-    for strip in strips {
-        let mut cond = Condition::all()
-            .add(event::Column::State.eq(ACTIVE))
-            .add(strip);
-        if !f.categories.is_empty() {
-            cond = cond.add(event::Column::Category.is_in(f.categories.clone()));
-        }
-        count_live(db, cond, cell_sql, out).await?;
-    }
-    Ok(())
+    let conds = strips
+        .into_iter()
+        .map(|strip| {
+            let cond = Condition::all()
+                .add(event::Column::State.eq(ACTIVE))
+                .add(strip);
+            if f.categories.is_empty() {
+                cond
+            } else {
+                cond.add(event::Column::Category.is_in(f.categories.clone()))
+            }
+        })
+        .collect();
+    count_live_each(db, conds, cell_sql, out).await
 }
 
 /// Clusters at `level` from the stored cells: the cells of `level` wholly inside the box,
@@ -343,18 +385,16 @@ async fn from_cells(
     out: &mut Cells,
 ) -> Result<(), QueryError> {
     let Some(b) = f.bbox else {
-        add_stored(
-            db,
-            f,
+        let everywhere = Rect {
+            y: (i64::MIN / 4, i64::MAX / 4),
+            x: (i64::MIN / 4, i64::MAX / 4),
+        };
+        let part = StoredPart {
             level,
-            Rect {
-                y: (i64::MIN / 4, i64::MAX / 4),
-                x: (i64::MIN / 4, i64::MAX / 4),
-            },
-            0,
-            out,
-        )
-        .await?;
+            rect: everywhere,
+            shift: 0,
+        };
+        add_stored(db, f, &[part], out).await?;
         return Ok(());
     };
     let (_, fine_cell) = cell_text(level_cell(MAX_CELL_LEVEL));
@@ -375,19 +415,29 @@ async fn from_cells(
         y: ((fine.y.0 + span - 1) / span, (fine.y.1 + 1) / span - 1),
         x: ((fine.x.0 + span - 1) / span, (fine.x.1 + 1) / span - 1),
     };
-    if coarse.is_empty() {
-        add_stored(db, f, MAX_CELL_LEVEL, fine, shift, out).await?;
+    let fine_part = |rect| StoredPart {
+        level: MAX_CELL_LEVEL,
+        rect,
+        shift,
+    };
+    let parts: Vec<StoredPart> = if coarse.is_empty() {
+        vec![fine_part(fine)]
     } else {
-        add_stored(db, f, level, coarse, 0, out).await?;
         // The coarse cells in finest-cell units.
         let inner = Rect {
             y: (coarse.y.0 << shift, ((coarse.y.1 + 1) << shift) - 1),
             x: (coarse.x.0 << shift, ((coarse.x.1 + 1) << shift) - 1),
         };
-        for part in fine.around(&inner) {
-            add_stored(db, f, MAX_CELL_LEVEL, part, shift, out).await?;
-        }
-    }
+        let whole = StoredPart {
+            level,
+            rect: coarse,
+            shift: 0,
+        };
+        std::iter::once(whole)
+            .chain(fine.around(&inner).map(fine_part))
+            .collect()
+    };
+    add_stored(db, f, &parts, out).await?;
     add_slivers(db, f, &b, fine, cell_sql, out).await?;
     Ok(())
 }
