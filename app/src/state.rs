@@ -19,6 +19,8 @@ pub struct AppState {
     /// also serve the lookups a traveller asks for (flights from another origin).
     pub refresh: RefreshConfig,
     pub auth: AuthSettings,
+    /// Trip bundles kept between requests (`store::read_cache`).
+    pub trips: Arc<crate::store::read_cache::KeptTrips>,
 }
 
 impl AppState {

@@ -61,6 +61,7 @@ pub fn app_state(config: &Config, db: sea_orm::DatabaseConnection) -> AppState {
         refreshing: Arc::new(AtomicBool::new(false)),
         refresh: config.refresh.clone(),
         auth: config.auth.clone(),
+        trips: Arc::default(),
     }
 }
 

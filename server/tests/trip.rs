@@ -369,7 +369,89 @@ async fn local_rank_attendance_and_near_filters(backend: Backend) {
     }
 }
 
+/// A trip bundle is kept between requests, and is read anew after any change to what it
+/// shows: the event (the events' generation), places, airports and offers (the trip data
+/// stamp their writers set in the same transaction), or a flight search expiring.
+async fn kept_trip_bundles_follow_every_change(backend: Backend) {
+    use app::store::entities::{event, flight_lookup, place};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    let app = spawn_app(backend, true).await;
+    let id = far_event(&app).await;
+    let url = format!("/api/v1/events/{id}/trip");
+    let (status, first) = app.get_json(&url).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(app.get_json(&url).await.1, first, "asked again: the same");
+    let restaurant = first["restaurants"]["items"][0]["id"].as_i64().unwrap() as i32;
+    let rename_place = |name: &'static str| {
+        place::Entity::update_many()
+            .col_expr(place::Column::Name, Expr::value(name))
+            .filter(place::Column::Id.eq(restaurant))
+    };
+
+    // A write that does not stamp the store is not seen: the bundle is kept.
+    rename_place("Unstamped").exec(&app.db).await.unwrap();
+    let (_, kept) = app.get_json(&url).await;
+    assert_eq!(kept, first, "served from the kept bundles");
+
+    // Places, airports and offers are written with the trip data stamp.
+    let txn = app.db.begin().await.unwrap();
+    rename_place("Chez Stamp").exec(&txn).await.unwrap();
+    app::store::read_cache::trip_data_changed(&txn)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let (_, renamed) = app.get_json(&url).await;
+    assert_eq!(renamed["restaurants"]["items"][0]["name"], "Chez Stamp");
+
+    // A change to the event, in the transaction that bumps the events' generation.
+    let txn = app.db.begin().await.unwrap();
+    event::Entity::update_many()
+        .col_expr(event::Column::Title, Expr::value("Retitled"))
+        .filter(event::Column::Id.eq(id.clone()))
+        .exec(&txn)
+        .await
+        .unwrap();
+    app::store::derived::events_changed(&txn, [id.clone()])
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let (_, retitled) = app.get_json(&url).await;
+    assert_eq!(retitled["event"]["title"], "Retitled");
+
+    // The stored flight searches it shows expire in a moment: once they have, the next view
+    // searches again (on demand) instead of serving the kept bundle.
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let txn = app.db.begin().await.unwrap();
+    flight_lookup::Entity::update_many()
+        .col_expr(flight_lookup::Column::ExpiresAt, Expr::value(soon))
+        .exec(&txn)
+        .await
+        .unwrap();
+    app::store::read_cache::trip_data_changed(&txn)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(app.get_json(&url).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, again) = app.get_json(&url).await;
+    assert_eq!(status, 200, "{again}");
+    let searched_again = flight_lookup::Entity::find()
+        .filter(flight_lookup::Column::ExpiresAt.gt(chrono::Utc::now()))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let airports = first["airports"]["items"].as_array().unwrap().len();
+    assert!(airports > 0, "{first}");
+    assert_eq!(
+        searched_again.len(),
+        2 * airports,
+        "both ways to each of the event's airports searched again: {searched_again:?}"
+    );
+}
+
 both_backends!(
+    kept_trip_bundles_follow_every_change,
     trip_bundle_has_every_part,
     a_missing_part_is_empty_not_an_error,
     the_picked_origin_is_remembered,

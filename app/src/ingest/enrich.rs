@@ -14,7 +14,8 @@ use crate::store::entities::{
     place_lookup,
 };
 use crate::store::events::{DINING_RADIUS_KM, LODGING_RADIUS_KM};
-use chrono::{Duration, NaiveDate, Utc};
+use crate::store::read_cache::trip_data_changed;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order,
@@ -399,6 +400,7 @@ async fn store_airports(
                 .exec(&txn)
                 .await?;
         }
+        trip_data_changed(&txn).await?;
         txn.commit().await?;
     }
     let flights_only: Vec<String> = targets
@@ -515,6 +517,7 @@ async fn lookup_places(
     )
     .exec(&txn)
     .await?;
+    trip_data_changed(&txn).await?;
     txn.commit().await?;
     Ok(Ok(()))
 }
@@ -612,25 +615,49 @@ async fn lookup_flights(
     )
     .exec(&txn)
     .await?;
+    trip_data_changed(&txn).await?;
     txn.commit().await?;
     Ok(Ok(()))
+}
+
+/// What [`flights_for_origin`] did: the provider errors it met, for logging (the page
+/// shows what is stored), and how long what the store now holds for this event and origin
+/// stays complete.
+pub struct OnDemandFlights {
+    pub errors: Vec<ProviderError>,
+    pub complete: Completeness,
+}
+
+/// Whether a trip bundle read now may be kept, and for how long.
+pub enum Completeness {
+    /// Nothing to fetch for this event and origin (not active, no airports): kept until the
+    /// store changes.
+    Nothing,
+    /// Every search is stored and fresh, or the day's budget is spent: kept until the first
+    /// stored search expires or the budget starts again.
+    Until(DateTime<Utc>),
+    /// A search is missing (the provider failed, or searches were just made): not kept, so
+    /// the next view tries again or finds them stored.
+    Missing,
 }
 
 /// Flight offers between the airport `from` and an event's airports, both ways, fetched
 /// on demand when a traveller asks (through the same cache, budget and policy as the
 /// refresh). The budget is the day's, as the store counts it for every process, and the
-/// calls made here are added to that count. Returns the provider errors met, for logging;
-/// the page shows what is stored.
+/// calls made here are added to that count.
 pub async fn flights_for_origin(
     db: &DatabaseConnection,
     providers: &Providers,
     ev: &event::Model,
     from: &airport::Model,
-) -> Result<Vec<ProviderError>, DbErr> {
-    let mut errors = Vec::new();
+) -> Result<OnDemandFlights, DbErr> {
+    let nothing = |complete| OnDemandFlights {
+        errors: Vec::new(),
+        complete,
+    };
     let event_id = ev.id.as_str();
     if ev.state != "active" {
-        return Ok(errors);
+        return Ok(nothing(Completeness::Nothing));
     }
     let links = event_airport::Entity::find()
         .filter(event_airport::Column::EventId.eq(event_id))
@@ -642,31 +669,38 @@ pub async fn flights_for_origin(
         .filter(|c| *c != from.iata)
         .collect();
     if codes.is_empty() {
-        return Ok(errors);
+        return Ok(nothing(Completeness::Nothing));
     }
     let (out_day, back_day) = flight_days(ev.start_date, ev.end_date);
     // What the store already holds, in one read: the page asks this on every view.
-    let fresh: std::collections::HashSet<(String, String, NaiveDate)> =
-        flight_lookup::Entity::find()
-            .filter(flight_lookup::Column::Origin.is_in(codes.iter().chain([&from.iata]).cloned()))
-            .filter(
-                flight_lookup::Column::Destination.is_in(codes.iter().chain([&from.iata]).cloned()),
-            )
-            .filter(flight_lookup::Column::DepartDate.is_in([out_day, back_day]))
-            .filter(flight_lookup::Column::Provider.eq(providers.flights.name()))
-            .filter(flight_lookup::Column::ExpiresAt.gt(Utc::now()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|l| (l.origin, l.destination, l.depart_date))
-            .collect();
-    let is_due = |a: &str, b: &str, day: NaiveDate| !fresh.contains(&(a.into(), b.into(), day));
-    if codes
+    let fresh: HashMap<(String, String, NaiveDate), DateTime<Utc>> = flight_lookup::Entity::find()
+        .filter(flight_lookup::Column::Origin.is_in(codes.iter().chain([&from.iata]).cloned()))
+        .filter(flight_lookup::Column::Destination.is_in(codes.iter().chain([&from.iata]).cloned()))
+        .filter(flight_lookup::Column::DepartDate.is_in([out_day, back_day]))
+        .filter(flight_lookup::Column::Provider.eq(providers.flights.name()))
+        .filter(flight_lookup::Column::ExpiresAt.gt(Utc::now()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| ((l.origin, l.destination, l.depart_date), l.expires_at))
+        .collect();
+    let expires = |a: &str, b: &str, day: NaiveDate| fresh.get(&(a.into(), b.into(), day)).copied();
+    let searches: Vec<Option<DateTime<Utc>>> = codes
         .iter()
-        .all(|c| !is_due(&from.iata, c, out_day) && !is_due(c, &from.iata, back_day))
-    {
-        return Ok(errors);
+        .flat_map(|c| {
+            [
+                expires(&from.iata, c, out_day),
+                expires(c, &from.iata, back_day),
+            ]
+        })
+        .collect();
+    // Until the first stored search expires (the others are due, or can never be made).
+    let first_expiry = searches.iter().flatten().min().copied();
+    let stored = first_expiry.map_or(Completeness::Nothing, Completeness::Until);
+    if searches.iter().all(Option::is_some) {
+        return Ok(nothing(stored));
     }
+    let is_due = |a: &str, b: &str, day: NaiveDate| expires(a, b, day).is_none();
     let mut airports: HashMap<String, airport::Model> = airport::Entity::find()
         .filter(airport::Column::Iata.is_in(codes.clone()))
         .all(db)
@@ -683,8 +717,10 @@ pub async fn flights_for_origin(
         }
     }
     if due.is_empty() {
-        return Ok(errors);
+        // The missing searches are to airports the store does not know.
+        return Ok(nothing(stored));
     }
+    let mut errors = Vec::new();
     let caller = providers.flights.caller();
     let today = Utc::now().date_naive();
     if let Some(caller) = caller {
@@ -702,7 +738,20 @@ pub async fn flights_for_origin(
     if let Some(caller) = caller {
         crate::ingest::record_usage(db, caller, today).await?;
     }
-    Ok(errors)
+    let budget_spent = errors
+        .iter()
+        .any(|e| matches!(e, ProviderError::BudgetExhausted { .. }));
+    let complete = if budget_spent {
+        // Nothing more can be fetched before the day's budget starts again at midnight UTC.
+        let midnight = (today + Duration::days(1))
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc();
+        Completeness::Until(first_expiry.map_or(midnight, |t| t.min(midnight)))
+    } else {
+        // Kept from the next view on, once it finds every search stored.
+        Completeness::Missing
+    };
+    Ok(OnDemandFlights { errors, complete })
 }
 
 /// True when the store holds no event yet (a first start).

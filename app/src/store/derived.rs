@@ -29,7 +29,7 @@ use sea_orm::{
 };
 use std::collections::BTreeSet;
 
-const GENERATION_KEY: &str = "derived_generation";
+pub(crate) const GENERATION_KEY: &str = "derived_generation";
 /// Present (holding the generation that asked) while the tables must be recounted in full.
 const FULL_KEY: &str = "derived_full_rebuild";
 /// Changed events brought up to date in one transaction.

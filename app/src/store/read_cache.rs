@@ -1,17 +1,25 @@
-//! The answers of the busiest reads (map clusters and event list pages), kept until the
-//! events change. Every transaction that changes events bumps the store's event generation
-//! (`derived::events_changed`, whichever process makes the change), and an answer is served
-//! only at the generation it was computed at: one primary-key read instead of the query.
+//! The answers of the busiest reads (map clusters, event list pages and trip bundles),
+//! kept until what they were computed from changes. Every transaction that changes events
+//! bumps the store's event generation (`derived::events_changed`, whichever process makes
+//! the change), and an answer is served only at the generation it was computed at: one
+//! primary-key read instead of the query. Trip bundles also depend on places, airports and
+//! flight offers, which change without the events: every transaction that writes them
+//! stamps the store anew ([`trip_data_changed`]), and a kept bundle is served only under the
+//! stamp it was computed under.
 
 use super::{derived, events::QueryError};
 use crate::filter::EventFilter;
-use crate::types::{Cluster, EventPage};
-use sea_orm::DatabaseConnection;
+use crate::types::{Cluster, EventPage, TripBundle};
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
-/// About how many bytes of answers are kept; past it the cache starts again empty.
+/// About how many bytes of answers each kind keeps; past it the kind starts again empty.
 const BUDGET_BYTES: usize = 24 * 1024 * 1024;
+/// The `meta` key stamped anew by every write of places, event airports or flight offers.
+const TRIP_DATA_KEY: &str = "trip_data_stamp";
 
 #[derive(Clone)]
 enum Answer {
@@ -19,16 +27,62 @@ enum Answer {
     Page(EventPage),
 }
 
-#[derive(Default)]
-struct Cache {
-    generation: Option<String>,
-    answers: HashMap<String, Answer>,
+/// Answers computed under one stamp of the store, each perhaps with a time it expires.
+struct Kept<A> {
+    stamp: Option<String>,
+    answers: HashMap<String, (A, Option<DateTime<Utc>>)>,
     bytes: usize,
 }
 
-fn cache() -> &'static Mutex<Cache> {
-    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(Cache::default()))
+impl<A: Clone> Kept<A> {
+    fn new(stamp: Option<String>) -> Self {
+        Kept {
+            stamp,
+            answers: HashMap::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The kept answer for `key` if it was computed under `stamp` and has not expired; a
+    /// different stamp empties the cache and starts it anew under that one.
+    fn lookup(&mut self, key: &str, stamp: &Option<String>) -> Option<A> {
+        if &self.stamp != stamp {
+            *self = Kept::new(stamp.clone());
+            return None;
+        }
+        match self.answers.get(key) {
+            Some((answer, until)) if until.is_none_or(|t| Utc::now() < t) => Some(answer.clone()),
+            _ => None,
+        }
+    }
+
+    fn store(
+        &mut self,
+        key: String,
+        stamp: Option<String>,
+        answer: A,
+        bytes: usize,
+        until: Option<DateTime<Utc>>,
+    ) {
+        if self.stamp != stamp {
+            // The store changed while this answer was computed: keep nothing.
+            return;
+        }
+        if self.bytes + bytes > BUDGET_BYTES {
+            self.answers.clear();
+            self.bytes = 0;
+        }
+        self.bytes += bytes;
+        self.answers.insert(key, (answer, until));
+    }
+}
+
+fn answers() -> MutexGuard<'static, Kept<Answer>> {
+    static ANSWERS: OnceLock<Mutex<Kept<Answer>>> = OnceLock::new();
+    ANSWERS
+        .get_or_init(|| Mutex::new(Kept::new(None)))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 fn key(kind: &str, f: &EventFilter, extra: &str) -> String {
@@ -36,34 +90,6 @@ fn key(kind: &str, f: &EventFilter, extra: &str) -> String {
         "{kind}|{extra}|{}",
         serde_json::to_string(f).unwrap_or_default()
     )
-}
-
-/// The kept answer for `key` if it was computed at `generation`; a different generation
-/// empties the cache and starts it anew at that one.
-fn lookup(key: &str, generation: &Option<String>) -> Option<Answer> {
-    let mut c = cache().lock().unwrap_or_else(|e| e.into_inner());
-    if &c.generation != generation {
-        *c = Cache {
-            generation: generation.clone(),
-            ..Cache::default()
-        };
-        return None;
-    }
-    c.answers.get(key).cloned()
-}
-
-fn store(key: String, generation: Option<String>, answer: Answer, bytes: usize) {
-    let mut c = cache().lock().unwrap_or_else(|e| e.into_inner());
-    if c.generation != generation {
-        // The events changed while this answer was computed: keep nothing.
-        return;
-    }
-    if c.bytes + bytes > BUDGET_BYTES {
-        c.answers.clear();
-        c.bytes = 0;
-    }
-    c.bytes += bytes;
-    c.answers.insert(key, answer);
 }
 
 /// [`super::events::map_clusters`], cached.
@@ -74,12 +100,18 @@ pub async fn map_clusters(
 ) -> Result<Vec<Cluster>, QueryError> {
     let generation = derived::generation(db).await?;
     let key = key("clusters", f, &zoom.to_string());
-    if let Some(Answer::Clusters(c)) = lookup(&key, &generation) {
+    if let Some(Answer::Clusters(c)) = answers().lookup(&key, &generation) {
         return Ok(c);
     }
     let clusters = super::events::map_clusters(db, f, zoom).await?;
     let bytes = 160 + clusters.len() * 160;
-    store(key, generation, Answer::Clusters(clusters.clone()), bytes);
+    answers().store(
+        key,
+        generation,
+        Answer::Clusters(clusters.clone()),
+        bytes,
+        None,
+    );
     Ok(clusters)
 }
 
@@ -90,11 +122,121 @@ pub async fn list_events(
 ) -> Result<EventPage, QueryError> {
     let generation = derived::generation(db).await?;
     let key = key("list", f, "");
-    if let Some(Answer::Page(p)) = lookup(&key, &generation) {
+    if let Some(Answer::Page(p)) = answers().lookup(&key, &generation) {
         return Ok(p);
     }
     let page = super::events::list_events(db, f).await?;
     let bytes = 256 + serde_json::to_string(&page).map_or(0, |s| s.len());
-    store(key, generation, Answer::Page(page.clone()), bytes);
+    answers().store(key, generation, Answer::Page(page.clone()), bytes, None);
     Ok(page)
+}
+
+/// Stamps the store anew after places, event airports or flight offers changed; call it in
+/// the transaction that changes them. The value only has to differ from every earlier one.
+pub async fn trip_data_changed<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let stamp = format!(
+        "{}.{}.{}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    );
+    super::set_meta(txn, TRIP_DATA_KEY, &stamp).await
+}
+
+/// What a trip bundle was computed from, read in one statement: the events' generation,
+/// the stamp of places, airports and offers, the last successful refresh (its time is in
+/// the bundle), and whether the origin airport is known.
+pub struct TripStamp {
+    value: Option<String>,
+    pub origin_known: bool,
+}
+
+pub async fn trip_stamp(db: &DatabaseConnection, origin: &str) -> Result<TripStamp, DbErr> {
+    let backend = db.get_database_backend();
+    let param = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT \
+           (SELECT \"value\" FROM meta WHERE \"key\" = '{generation}') AS generation, \
+           (SELECT \"value\" FROM meta WHERE \"key\" = '{TRIP_DATA_KEY}') AS trip_data, \
+           (SELECT CAST(MAX(id) AS BIGINT) FROM refresh_runs WHERE status = 'succeeded') \
+             AS last_run, \
+           (SELECT COUNT(*) FROM airports WHERE iata = {param}) AS origin_known",
+        generation = derived::GENERATION_KEY,
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [origin.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("trip stamp".into()))?;
+    let generation: Option<String> = row.try_get("", "generation")?;
+    let trip_data: Option<String> = row.try_get("", "trip_data")?;
+    let last_run: Option<i64> = row.try_get("", "last_run")?;
+    let origin_known: i64 = row.try_get("", "origin_known")?;
+    Ok(TripStamp {
+        value: Some(format!(
+            "{}|{}|{}",
+            generation.unwrap_or_default(),
+            trip_data.unwrap_or_default(),
+            last_run.unwrap_or_default()
+        )),
+        origin_known: origin_known > 0,
+    })
+}
+
+/// The trip bundles one server keeps (in its `AppState`), by event, origin and party.
+pub struct KeptTrips(Mutex<Kept<TripBundle>>);
+
+impl Default for KeptTrips {
+    fn default() -> Self {
+        KeptTrips(Mutex::new(Kept::new(None)))
+    }
+}
+
+impl KeptTrips {
+    fn locked(&self) -> MutexGuard<'_, Kept<TripBundle>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The bundle kept for this event, origin and party under `stamp`.
+    pub fn get(
+        &self,
+        stamp: &TripStamp,
+        id: &str,
+        origin: &str,
+        adults: u32,
+    ) -> Option<TripBundle> {
+        self.locked()
+            .lookup(&trip_key(id, origin, adults), &stamp.value)
+    }
+
+    /// Keeps a bundle computed under `stamp`, until `until` when that is given (the first
+    /// stored flight search it shows expires then).
+    pub fn keep(
+        &self,
+        stamp: &TripStamp,
+        (id, origin, adults): (&str, &str, u32),
+        bundle: &TripBundle,
+        until: Option<DateTime<Utc>>,
+    ) {
+        let bytes = 512 + serde_json::to_string(bundle).map_or(0, |s| s.len());
+        self.locked().store(
+            trip_key(id, origin, adults),
+            stamp.value.clone(),
+            bundle.clone(),
+            bytes,
+            until,
+        );
+    }
+}
+
+fn trip_key(id: &str, origin: &str, adults: u32) -> String {
+    format!("{id}|{origin}|{adults}")
 }
