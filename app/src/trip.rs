@@ -73,12 +73,13 @@ pub async fn load_trip(
 ) -> Result<Option<TripBundle>, TripError> {
     use crate::ingest::enrich::{flights_for_origin, Completeness};
     use crate::store::read_cache::trip_stamp;
+    use crate::store::trip::{trip_bundle, with_last_refresh};
     let stamp = trip_stamp(&st.db, origin).await?;
     if !stamp.origin_known {
         return Err(TripError::UnknownOrigin(origin.to_string()));
     }
     if let Some(bundle) = st.trips.get(&stamp, id, origin, adults) {
-        return Ok(Some(bundle));
+        return Ok(Some(with_last_refresh(bundle, stamp.last_refresh)));
     }
     let Some(from) = airport::Entity::find_by_id(origin.to_string())
         .one(&st.db)
@@ -94,7 +95,7 @@ pub async fn load_trip(
     for e in on_demand.errors {
         tracing::warn!(error = %e, origin = %origin, "on-demand flight lookup failed");
     }
-    let bundle = crate::store::trip::trip_bundle(&st.db, event, origin, adults).await?;
+    let bundle = trip_bundle(&st.db, event, origin, adults, stamp.last_refresh.clone()).await?;
     let asked = (id, origin, adults);
     match on_demand.complete {
         Completeness::Nothing => st.trips.keep(&stamp, asked, &bundle, None),

@@ -373,7 +373,7 @@ async fn local_rank_attendance_and_near_filters(backend: Backend) {
 /// shows: the event (the events' generation), places, airports and offers (the trip data
 /// stamp their writers set in the same transaction), or a flight search expiring.
 async fn kept_trip_bundles_follow_every_change(backend: Backend) {
-    use app::store::entities::{event, flight_lookup, place};
+    use app::store::entities::{event, flight_lookup, place, refresh_run};
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
     let app = spawn_app(backend, true).await;
@@ -393,6 +393,20 @@ async fn kept_trip_bundles_follow_every_change(backend: Backend) {
     rename_place("Unstamped").exec(&app.db).await.unwrap();
     let (_, kept) = app.get_json(&url).await;
     assert_eq!(kept, first, "served from the kept bundles");
+
+    // A refresh that changes nothing it shows still moves its time: a kept bundle shows
+    // when the last successful refresh finished.
+    let finished = chrono::DateTime::parse_from_rfc3339("2030-01-02T03:04:05+00:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    refresh_run::Entity::update_many()
+        .col_expr(refresh_run::Column::FinishedAt, Expr::value(finished))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let (_, later) = app.get_json(&url).await;
+    assert_eq!(later["event"]["fetched_at"], finished.to_rfc3339());
+    assert_eq!(later["restaurants"], first["restaurants"], "still kept");
 
     // Places, airports and offers are written with the trip data stamp.
     let txn = app.db.begin().await.unwrap();

@@ -5,7 +5,7 @@
 //! primary-key read instead of the query. Trip bundles also depend on places, airports and
 //! flight offers, which change without the events: every transaction that writes them
 //! stamps the store anew ([`trip_data_changed`]), and a kept bundle is served only under the
-//! stamp it was computed under.
+//! stamp it was computed under, with the time of the last refresh read anew.
 
 use super::{derived, events::QueryError};
 use crate::filter::EventFilter;
@@ -144,11 +144,13 @@ pub async fn trip_data_changed<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr>
     super::set_meta(txn, TRIP_DATA_KEY, &stamp).await
 }
 
-/// What a trip bundle was computed from, read in one statement: the events' generation,
-/// the stamp of places, airports and offers, the last successful refresh (its time is in
-/// the bundle), and whether the origin airport is known.
+/// What a trip bundle is computed from, read in one statement: the events' generation and
+/// the stamp of places, airports and offers (a kept bundle is served only under the same),
+/// when the last successful refresh finished (the bundle shows it, kept or not), and
+/// whether the origin airport is known.
 pub struct TripStamp {
     value: Option<String>,
+    pub last_refresh: Option<String>,
     pub origin_known: bool,
 }
 
@@ -163,8 +165,8 @@ pub async fn trip_stamp(db: &DatabaseConnection, origin: &str) -> Result<TripSta
         "SELECT \
            (SELECT \"value\" FROM meta WHERE \"key\" = '{generation}') AS generation, \
            (SELECT \"value\" FROM meta WHERE \"key\" = '{TRIP_DATA_KEY}') AS trip_data, \
-           (SELECT CAST(MAX(id) AS BIGINT) FROM refresh_runs WHERE status = 'succeeded') \
-             AS last_run, \
+           (SELECT finished_at FROM refresh_runs WHERE status = 'succeeded' \
+              AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1) AS last_refresh, \
            (SELECT COUNT(*) FROM airports WHERE iata = {param}) AS origin_known",
         generation = derived::GENERATION_KEY,
     );
@@ -178,15 +180,15 @@ pub async fn trip_stamp(db: &DatabaseConnection, origin: &str) -> Result<TripSta
         .ok_or_else(|| DbErr::RecordNotFound("trip stamp".into()))?;
     let generation: Option<String> = row.try_get("", "generation")?;
     let trip_data: Option<String> = row.try_get("", "trip_data")?;
-    let last_run: Option<i64> = row.try_get("", "last_run")?;
+    let last_refresh: Option<DateTime<Utc>> = row.try_get("", "last_refresh")?;
     let origin_known: i64 = row.try_get("", "origin_known")?;
     Ok(TripStamp {
         value: Some(format!(
-            "{}|{}|{}",
+            "{}|{}",
             generation.unwrap_or_default(),
             trip_data.unwrap_or_default(),
-            last_run.unwrap_or_default()
         )),
+        last_refresh: last_refresh.map(|t| t.to_rfc3339()),
         origin_known: origin_known > 0,
     })
 }

@@ -2,7 +2,7 @@
 //! Each part carries its own freshness and demo flag; a part with nothing in it is empty,
 //! never an error, so one missing provider does not take the page down.
 
-use super::entities::{event, refresh_run};
+use super::entities::event;
 use super::events::{
     detail_of, event_airports, flight_offers, outbound_window, places_near, return_window,
     DINING_RADIUS_KM, LODGING_RADIUS_KM,
@@ -12,9 +12,7 @@ use crate::types::{
     TripEvent,
 };
 use chrono::{DateTime, NaiveDate};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Order, QueryFilter, QueryOrder,
-};
+use sea_orm::{DatabaseConnection, DbErr};
 
 /// Travellers per room in the estimate.
 const TRAVELLERS_PER_ROOM: u32 = 2;
@@ -31,11 +29,13 @@ pub fn nightly_guide_usd(price_level: i16) -> f64 {
 }
 
 /// The trip bundle for one event (as [`super::events::visible_event`] read it).
+/// `last_refresh` is when the last successful refresh finished (see [`with_last_refresh`]).
 pub async fn trip_bundle(
     db: &DatabaseConnection,
     m: event::Model,
     origin: &str,
     adults: u32,
+    last_refresh: Option<String>,
 ) -> Result<TripBundle, DbErr> {
     let id = m.id.as_str();
     let detail = detail_of(db, &m).await?;
@@ -75,29 +75,22 @@ pub async fn trip_bundle(
         outbound,
         inbound,
     };
-    let last_run = refresh_run::Entity::find()
-        .filter(refresh_run::Column::Status.eq("succeeded"))
-        .filter(refresh_run::Column::FinishedAt.is_not_null())
-        .order_by(refresh_run::Column::Id, Order::Desc)
-        .one(db)
-        .await?;
-    let fetched_at = last_run.and_then(|r| r.finished_at).map(|t| t.to_rfc3339());
     let impact: Vec<DemandDay> = m
         .impact
         .as_deref()
         .and_then(|j| serde_json::from_str(j).ok())
         .unwrap_or_default();
-    let demand_window = demand_window(impact, fetched_at.clone(), m.demo);
+    let demand_window = demand_window(impact, m.demo);
     let estimate = estimate(&flights, &lodging, m.start_date, m.end_date, adults);
     let event = TripEvent {
         starts_local: local_time(m.starts_at.as_deref(), &m.timezone),
         ends_local: local_time(m.ends_at.as_deref(), &m.timezone),
         starts_at: m.starts_at.clone(),
         ends_at: m.ends_at.clone(),
-        fetched_at,
+        fetched_at: None,
         detail,
     };
-    Ok(TripBundle {
+    let bundle = TripBundle {
         event,
         demand_window,
         restaurants,
@@ -111,7 +104,19 @@ pub async fn trip_bundle(
         },
         flights,
         estimate,
-    })
+    };
+    Ok(with_last_refresh(bundle, last_refresh))
+}
+
+/// The bundle with the time of the last successful refresh as the event's and the demand
+/// window's freshness. Set apart from the rest because a refresh that changes nothing this
+/// bundle shows still moves it: a kept bundle takes the current one.
+pub fn with_last_refresh(mut bundle: TripBundle, last_refresh: Option<String>) -> TripBundle {
+    if !bundle.demand_window.days.is_empty() {
+        bundle.demand_window.fetched_at = last_refresh.clone();
+    }
+    bundle.event.fetched_at = last_refresh;
+    bundle
 }
 
 fn part(items: Vec<Place>) -> Part<Place> {
@@ -135,7 +140,8 @@ pub fn local_time(instant: Option<&str>, timezone: &str) -> Option<String> {
 }
 
 /// The busiest day and the span of days with at least half its visitors.
-pub fn demand_window(days: Vec<DemandDay>, fetched_at: Option<String>, demo: bool) -> DemandWindow {
+/// Its `fetched_at` is left for [`with_last_refresh`].
+pub fn demand_window(days: Vec<DemandDay>, demo: bool) -> DemandWindow {
     let peak_visitors = days.iter().map(|d| d.visitors).max().unwrap_or(0);
     let peak = days
         .iter()
@@ -145,7 +151,7 @@ pub fn demand_window(days: Vec<DemandDay>, fetched_at: Option<String>, demo: boo
     let busy_from = days.iter().find(busy).map(|d| d.date.clone());
     let busy_to = days.iter().rev().find(busy).map(|d| d.date.clone());
     DemandWindow {
-        fetched_at: (!days.is_empty()).then_some(fetched_at).flatten(),
+        fetched_at: None,
         demo: demo && !days.is_empty(),
         peak,
         busy_from,
@@ -287,13 +293,12 @@ mod tests {
                 day("2027-03-04", 500),
                 day("2027-03-05", 499),
             ],
-            Some("2026-11-26T00:00:00+00:00".into()),
             false,
         );
         assert_eq!(w.peak.as_deref(), Some("2027-03-03"));
         assert_eq!(w.busy_from.as_deref(), Some("2027-03-02"));
         assert_eq!(w.busy_to.as_deref(), Some("2027-03-04"));
-        let empty = demand_window(Vec::new(), Some("x".into()), true);
+        let empty = demand_window(Vec::new(), true);
         assert_eq!(
             (empty.peak, empty.fetched_at, empty.demo),
             (None, None, false)
