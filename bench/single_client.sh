@@ -16,23 +16,11 @@ ADDR=127.0.0.1:${BENCH_PORT:-3961}
 [ -n "${SKIP_BUILD:-}" ] || cargo leptos build --release >&2
 command -v wrk >/dev/null || { SUDO=$([ "$(id -u)" = 0 ] || echo sudo); $SUDO apt-get install -y -q wrk >&2; }
 BIN=${BIN:-$PWD/target/release/toursherpa}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-python3 bench/mock_providers.py --events "$N" >"$WORK/mock.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 600); do grep -q '^ready' "$WORK/mock.out" 2>/dev/null && break; sleep 0.5; done
-MOCK="http://127.0.0.1:$(awk '/^ready/ {print $2}' "$WORK/mock.out")"
+source bench/mock_env.sh
+bench_workdir
+start_mock_providers "$N"
 export DATABASE_URL="sqlite://$WORK/single.db?mode=rwc" LEPTOS_SITE_ADDR="$ADDR" LEPTOS_SITE_ROOT=target/site
 export NO_COLOR=1 RUST_LOG=warn
-source bench/mock_env.sh
-use_mock_providers "$MOCK"
 "$BIN" migrate >/dev/null 2>&1
 "$BIN" ingest --full >/dev/null 2>&1
 "$BIN" serve >"$WORK/server.log" 2>&1 &
