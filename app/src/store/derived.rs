@@ -61,13 +61,6 @@ async fn next_generation<C: ConnectionTrait>(txn: &C) -> Result<i64, DbErr> {
     Ok(generation)
 }
 
-async fn bump<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    let generation = next_generation(db).await?;
-    cells::invalidate(db).await?;
-    rollup::invalidate(db).await?;
-    Ok(generation)
-}
-
 /// The events' generation as a number.
 pub(crate) async fn current<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
     Ok(get_meta(db, GENERATION_KEY)
@@ -159,8 +152,8 @@ pub async fn events_changed_and_counted<C: ConnectionTrait>(
 /// Marks the derived tables stale as a whole (for changes that do not list their events);
 /// call it in the transaction that changes events.
 pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    let generation = bump(db).await?;
-    set_meta(db, FULL_KEY, &generation.to_string()).await
+    let generation = next_generation(db).await?;
+    mark_stale(db, BTreeSet::new(), generation, true).await
 }
 
 /// The events' generation: it changes in every transaction that changes events.
