@@ -370,10 +370,11 @@ async fn local_rank_attendance_and_near_filters(backend: Backend) {
 }
 
 /// A trip bundle is kept between requests, and is read anew after any change to what it
-/// shows: the event (the events' generation), places, airports and offers (the trip data
-/// stamp their writers set in the same transaction), or a flight search expiring.
+/// shows: the event (the events' generation), its airports (their stamp), places and
+/// offers (the trip data stamp their writers set in the same transaction), or a flight
+/// search expiring; changes to other events and their airports leave it kept.
 async fn kept_trip_bundles_follow_every_change(backend: Backend) {
-    use app::store::entities::{event, flight_lookup, place, refresh_run};
+    use app::store::entities::{event, event_airport, flight_lookup, place, refresh_run};
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
     let app = spawn_app(backend, true).await;
@@ -407,6 +408,61 @@ async fn kept_trip_bundles_follow_every_change(backend: Backend) {
     let (_, later) = app.get_json(&url).await;
     assert_eq!(later["event"]["fetched_at"], finished.to_rfc3339());
     assert_eq!(later["restaurants"], first["restaurants"], "still kept");
+
+    // Another event changes, and another event's airports: the kept bundle is checked
+    // against its own event and airports, found current, and still served.
+    let other = event::Entity::find()
+        .filter(event::Column::Id.ne(id.clone()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("a second event")
+        .id;
+    let txn = app.db.begin().await.unwrap();
+    event::Entity::update_many()
+        .col_expr(event::Column::Title, Expr::value("Another, retitled"))
+        .filter(event::Column::Id.eq(other.clone()))
+        .exec(&txn)
+        .await
+        .unwrap();
+    app::store::derived::events_changed(&txn, [other.clone()])
+        .await
+        .unwrap();
+    event_airport::Entity::update_many()
+        .col_expr(event_airport::Column::DistanceKm, Expr::value(4321.0))
+        .filter(event_airport::Column::EventId.eq(other.clone()))
+        .exec(&txn)
+        .await
+        .unwrap();
+    app::store::read_cache::event_airports_changed(&txn)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let (_, checked) = app.get_json(&url).await;
+    assert_eq!(
+        checked["restaurants"], first["restaurants"],
+        "other events' changes leave the bundle kept"
+    );
+
+    // This event's airports change, with their stamp: the bundle is read anew.
+    let txn = app.db.begin().await.unwrap();
+    event_airport::Entity::update_many()
+        .col_expr(event_airport::Column::DistanceKm, Expr::value(1234.5))
+        .filter(event_airport::Column::EventId.eq(id.clone()))
+        .filter(event_airport::Column::Position.eq(0))
+        .exec(&txn)
+        .await
+        .unwrap();
+    app::store::read_cache::event_airports_changed(&txn)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let (_, moved) = app.get_json(&url).await;
+    assert_eq!(moved["airports"]["items"][0]["distance_km"], 1234.5);
+    assert_eq!(
+        moved["restaurants"]["items"][0]["name"], "Unstamped",
+        "read anew, places too"
+    );
 
     // Places, airports and offers are written with the trip data stamp.
     let txn = app.db.begin().await.unwrap();

@@ -14,7 +14,7 @@ use crate::store::entities::{
     place_lookup,
 };
 use crate::store::events::{DINING_RADIUS_KM, LODGING_RADIUS_KM};
-use crate::store::read_cache::trip_data_changed;
+use crate::store::read_cache::{event_airports_changed, trip_data_changed};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -400,7 +400,7 @@ async fn store_airports(
                 .exec(&txn)
                 .await?;
         }
-        trip_data_changed(&txn).await?;
+        event_airports_changed(&txn).await?;
         txn.commit().await?;
     }
     let flights_only: Vec<String> = targets

@@ -1,25 +1,36 @@
 //! The answers of the busiest reads (map clusters, event list pages and trip bundles),
 //! kept until what they were computed from changes. Every transaction that changes events
 //! bumps the store's event generation (`derived::events_changed`, whichever process makes
-//! the change), and an answer is served only at the generation it was computed at: one
-//! primary-key read instead of the query. Trip bundles also depend on places, airports and
-//! flight offers, which change without the events: every transaction that writes them
-//! stamps the store anew ([`trip_data_changed`]), and a kept bundle is served only under the
-//! stamp it was computed under, with the time of the last refresh read anew.
+//! the change), and a map or list answer is served only at the generation it was computed
+//! at: one primary-key read instead of the query.
+//!
+//! A trip bundle shows one event, its airports, and places and offers, which change
+//! without the events. Their writers stamp the store in the same transaction
+//! ([`event_airports_changed`], [`trip_data_changed`]). A bundle kept under the current
+//! stamps is served as it is; one kept before some events or some events' airports changed
+//! is checked against its own event row and airports (two reads, not a dozen), since a
+//! refresh changes a few percent of the events; after places or offers changed it is read
+//! anew. The time of the last refresh is read anew for every view.
 
+use super::entities::{event, event_airport};
 use super::{derived, events::QueryError};
 use crate::filter::EventFilter;
 use crate::types::{Cluster, EventPage, TripBundle};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// About how many bytes of answers each kind keeps; past it the kind starts again empty.
 const BUDGET_BYTES: usize = 24 * 1024 * 1024;
-/// The `meta` key stamped anew by every write of places, event airports or flight offers.
+/// The `meta` key stamped anew by every write of places or flight offers.
 const TRIP_DATA_KEY: &str = "trip_data_stamp";
+/// The `meta` key stamped anew by every write of events' nearest airports.
+const EVENT_AIRPORTS_KEY: &str = "event_airports_stamp";
 
 #[derive(Clone)]
 enum Answer {
@@ -131,25 +142,38 @@ pub async fn list_events(
     Ok(page)
 }
 
-/// Stamps the store anew after places, event airports or flight offers changed; call it in
-/// the transaction that changes them. The value only has to differ from every earlier one.
-pub async fn trip_data_changed<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+/// A value that differs from every earlier one, for a `meta` stamp.
+fn new_stamp() -> String {
     static WRITES: AtomicU64 = AtomicU64::new(0);
-    let stamp = format!(
+    format!(
         "{}.{}.{}",
         Utc::now().timestamp_nanos_opt().unwrap_or_default(),
         std::process::id(),
         WRITES.fetch_add(1, Ordering::Relaxed)
-    );
-    super::set_meta(txn, TRIP_DATA_KEY, &stamp).await
+    )
 }
 
-/// What a trip bundle is computed from, read in one statement: the events' generation and
-/// the stamp of places, airports and offers (a kept bundle is served only under the same),
-/// when the last successful refresh finished (the bundle shows it, kept or not), and
-/// whether the origin airport is known.
+/// Stamps the store anew after places or flight offers changed; call it in the transaction
+/// that changes them. Every kept bundle is read anew after it.
+pub async fn trip_data_changed<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    super::set_meta(txn, TRIP_DATA_KEY, &new_stamp()).await
+}
+
+/// Stamps the store anew after some events' airports changed; call it in the transaction
+/// that changes them. A kept bundle is then checked against its event's airports (one
+/// read) instead of read anew.
+pub async fn event_airports_changed<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    super::set_meta(txn, EVENT_AIRPORTS_KEY, &new_stamp()).await
+}
+
+/// What a trip bundle is computed from, read in one statement: the events' generation, the
+/// stamp of the events' airports and that of places and offers; when the last successful
+/// refresh finished (the bundle shows it, kept or not), and whether the origin airport is
+/// known.
 pub struct TripStamp {
-    value: Option<String>,
+    generation: String,
+    airports: String,
+    trip_data: String,
     pub last_refresh: Option<String>,
     pub origin_known: bool,
 }
@@ -164,6 +188,7 @@ pub async fn trip_stamp(db: &DatabaseConnection, origin: &str) -> Result<TripSta
     let sql = format!(
         "SELECT \
            (SELECT \"value\" FROM meta WHERE \"key\" = '{generation}') AS generation, \
+           (SELECT \"value\" FROM meta WHERE \"key\" = '{EVENT_AIRPORTS_KEY}') AS airports, \
            (SELECT \"value\" FROM meta WHERE \"key\" = '{TRIP_DATA_KEY}') AS trip_data, \
            (SELECT finished_at FROM refresh_runs WHERE status = 'succeeded' \
               AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1) AS last_refresh, \
@@ -179,62 +204,143 @@ pub async fn trip_stamp(db: &DatabaseConnection, origin: &str) -> Result<TripSta
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("trip stamp".into()))?;
     let generation: Option<String> = row.try_get("", "generation")?;
+    let airports: Option<String> = row.try_get("", "airports")?;
     let trip_data: Option<String> = row.try_get("", "trip_data")?;
     let last_refresh: Option<DateTime<Utc>> = row.try_get("", "last_refresh")?;
     let origin_known: i64 = row.try_get("", "origin_known")?;
     Ok(TripStamp {
-        value: Some(format!(
-            "{}|{}",
-            generation.unwrap_or_default(),
-            trip_data.unwrap_or_default(),
-        )),
+        generation: generation.unwrap_or_default(),
+        airports: airports.unwrap_or_default(),
+        trip_data: trip_data.unwrap_or_default(),
         last_refresh: last_refresh.map(|t| t.to_rfc3339()),
         origin_known: origin_known > 0,
     })
 }
 
-/// The trip bundles one server keeps (in its `AppState`), by event, origin and party.
-pub struct KeptTrips(Mutex<Kept<TripBundle>>);
-
-impl Default for KeptTrips {
-    fn default() -> Self {
-        KeptTrips(Mutex::new(Kept::new(None)))
-    }
+/// A kept bundle, the event row it was computed from and the stamp it was last known
+/// current under.
+struct KeptTrip {
+    bundle: TripBundle,
+    source: event::Model,
+    generation: String,
+    airports: String,
+    trip_data: String,
+    until: Option<DateTime<Utc>>,
 }
 
+#[derive(Default)]
+struct TripEntries {
+    entries: HashMap<String, KeptTrip>,
+    bytes: usize,
+}
+
+/// What is kept for one event, origin and party under a stamp.
+pub enum KeptBundle {
+    /// Nothing it shows has changed.
+    Current(TripBundle),
+    /// Some events or some events' airports changed since: it is current if its event's
+    /// row is still `source` and its airports those it shows ([`still_current`]).
+    ToCheck {
+        bundle: TripBundle,
+        source: Box<event::Model>,
+    },
+    Missing,
+}
+
+/// Whether a kept bundle computed from `source` still shows what the store holds, now that
+/// the event row reads `now`: the same row, and the same airports at the same distances.
+/// Places and offers are not checked: their writers stamp the store, and a bundle computed
+/// under another stamp of theirs is not kept.
+pub async fn still_current(
+    db: &DatabaseConnection,
+    bundle: &TripBundle,
+    source: &event::Model,
+    now: &event::Model,
+) -> Result<bool, DbErr> {
+    if source != now {
+        return Ok(false);
+    }
+    let links: Vec<(String, f64)> = event_airport::Entity::find()
+        .select_only()
+        .column(event_airport::Column::Iata)
+        .column(event_airport::Column::DistanceKm)
+        .filter(event_airport::Column::EventId.eq(now.id.clone()))
+        .order_by_asc(event_airport::Column::Position)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let shown = &bundle.airports.items;
+    Ok(links.len() == shown.len()
+        && links
+            .iter()
+            .zip(shown)
+            .all(|((iata, km), a)| *iata == a.iata && *km == a.distance_km))
+}
+
+/// The trip bundles one server keeps (in its `AppState`), by event, origin and party.
+#[derive(Default)]
+pub struct KeptTrips(Mutex<TripEntries>);
+
 impl KeptTrips {
-    fn locked(&self) -> MutexGuard<'_, Kept<TripBundle>> {
+    fn locked(&self) -> MutexGuard<'_, TripEntries> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The bundle kept for this event, origin and party under `stamp`.
-    pub fn get(
-        &self,
-        stamp: &TripStamp,
-        id: &str,
-        origin: &str,
-        adults: u32,
-    ) -> Option<TripBundle> {
-        self.locked()
-            .lookup(&trip_key(id, origin, adults), &stamp.value)
+    /// The bundle kept for this event, origin and party, as it stands under `stamp`.
+    pub fn get(&self, stamp: &TripStamp, id: &str, origin: &str, adults: u32) -> KeptBundle {
+        let kept = self.locked();
+        let Some(k) = kept.entries.get(&trip_key(id, origin, adults)) else {
+            return KeptBundle::Missing;
+        };
+        if k.trip_data != stamp.trip_data || k.until.is_some_and(|t| Utc::now() >= t) {
+            return KeptBundle::Missing;
+        }
+        if k.generation == stamp.generation && k.airports == stamp.airports {
+            return KeptBundle::Current(k.bundle.clone());
+        }
+        KeptBundle::ToCheck {
+            bundle: k.bundle.clone(),
+            source: Box::new(k.source.clone()),
+        }
     }
 
-    /// Keeps a bundle computed under `stamp`, until `until` when that is given (the first
-    /// stored flight search it shows expires then).
+    /// Records that the kept bundle was found current under `stamp`.
+    pub fn confirm(&self, stamp: &TripStamp, (id, origin, adults): (&str, &str, u32)) {
+        if let Some(k) = self.locked().entries.get_mut(&trip_key(id, origin, adults)) {
+            k.generation.clone_from(&stamp.generation);
+            k.airports.clone_from(&stamp.airports);
+        }
+    }
+
+    /// Keeps a bundle computed from the event row `source` under `stamp` (read before the
+    /// bundle), until `until` when that is given (the first stored flight search it shows
+    /// expires then).
     pub fn keep(
         &self,
         stamp: &TripStamp,
         (id, origin, adults): (&str, &str, u32),
         bundle: &TripBundle,
+        source: &event::Model,
         until: Option<DateTime<Utc>>,
     ) {
-        let bytes = 512 + serde_json::to_string(bundle).map_or(0, |s| s.len());
-        self.locked().store(
+        let bytes =
+            1024 + serde_json::to_string(bundle).map_or(0, |s| s.len()) + source.description.len();
+        let mut kept = self.locked();
+        if kept.bytes + bytes > BUDGET_BYTES {
+            kept.entries.clear();
+            kept.bytes = 0;
+        }
+        kept.bytes += bytes;
+        kept.entries.insert(
             trip_key(id, origin, adults),
-            stamp.value.clone(),
-            bundle.clone(),
-            bytes,
-            until,
+            KeptTrip {
+                bundle: bundle.clone(),
+                source: source.clone(),
+                generation: stamp.generation.clone(),
+                airports: stamp.airports.clone(),
+                trip_data: stamp.trip_data.clone(),
+                until,
+            },
         );
     }
 }
