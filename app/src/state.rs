@@ -16,8 +16,9 @@ pub struct AppState {
     /// Set while a refresh started by this process runs.
     pub refreshing: Arc<AtomicBool>,
     /// What a refresh started from here uses (its mode is chosen per start); its providers
-    /// also serve the lookups a traveller asks for (flights from another origin).
-    pub refresh: RefreshConfig,
+    /// also serve the lookups a traveller asks for (flights from another origin). Shared:
+    /// the state is cloned for every request.
+    pub refresh: Arc<RefreshConfig>,
     pub auth: AuthSettings,
     /// Trip bundles kept between requests (`store::read_cache`).
     pub trips: Arc<crate::store::read_cache::KeptTrips>,
@@ -31,7 +32,7 @@ impl AppState {
     /// Starts a refresh in the background and answers its run id; `AlreadyRunning` when
     /// any process sharing the store runs one. `by` is recorded as who started it.
     pub async fn start_refresh(&self, mode: SyncMode, by: &str) -> Result<i32, RefreshError> {
-        let mut config = self.refresh.clone();
+        let mut config = RefreshConfig::clone(&self.refresh);
         config.mode = mode;
         let started = crate::ingest::start(&self.db, &config, by).await?;
         self.refreshing.store(true, Ordering::SeqCst);

@@ -59,7 +59,7 @@ pub fn app_state(config: &Config, db: sea_orm::DatabaseConnection) -> AppState {
             demo: config.refresh.providers.any_demo(),
         },
         refreshing: Arc::new(AtomicBool::new(false)),
-        refresh: config.refresh.clone(),
+        refresh: Arc::new(config.refresh.clone()),
         auth: config.auth.clone(),
         trips: Arc::default(),
     }
