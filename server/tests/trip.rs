@@ -369,12 +369,49 @@ async fn local_rank_attendance_and_near_filters(backend: Backend) {
     }
 }
 
+/// Retitles an event in a transaction that bumps the events' generation, as every writer of
+/// events does.
+async fn retitle(db: &sea_orm::DatabaseConnection, id: &str, title: &str) {
+    use app::store::entities::event;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    let txn = db.begin().await.unwrap();
+    event::Entity::update_many()
+        .col_expr(event::Column::Title, Expr::value(title))
+        .filter(event::Column::Id.eq(id))
+        .exec(&txn)
+        .await
+        .unwrap();
+    app::store::derived::events_changed(&txn, [id.to_string()])
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+}
+
+/// Puts an event's airports `km` away, with the stamp their writer sets.
+async fn move_airports(db: &sea_orm::DatabaseConnection, id: &str, km: f64) {
+    use app::store::entities::event_airport;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    let txn = db.begin().await.unwrap();
+    event_airport::Entity::update_many()
+        .col_expr(event_airport::Column::DistanceKm, Expr::value(km))
+        .filter(event_airport::Column::EventId.eq(id))
+        .exec(&txn)
+        .await
+        .unwrap();
+    app::store::read_cache::event_airports_changed(&txn)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+}
+
 /// A trip bundle is kept between requests, and is read anew after any change to what it
 /// shows: the event (the events' generation), its airports (their stamp), places and
 /// offers (the trip data stamp their writers set in the same transaction), or a flight
 /// search expiring; changes to other events and their airports leave it kept.
 async fn kept_trip_bundles_follow_every_change(backend: Backend) {
-    use app::store::entities::{event, event_airport, flight_lookup, place, refresh_run};
+    use app::store::entities::{event, flight_lookup, place, refresh_run};
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
     let app = spawn_app(backend, true).await;
@@ -418,26 +455,8 @@ async fn kept_trip_bundles_follow_every_change(backend: Backend) {
         .unwrap()
         .expect("a second event")
         .id;
-    let txn = app.db.begin().await.unwrap();
-    event::Entity::update_many()
-        .col_expr(event::Column::Title, Expr::value("Another, retitled"))
-        .filter(event::Column::Id.eq(other.clone()))
-        .exec(&txn)
-        .await
-        .unwrap();
-    app::store::derived::events_changed(&txn, [other.clone()])
-        .await
-        .unwrap();
-    event_airport::Entity::update_many()
-        .col_expr(event_airport::Column::DistanceKm, Expr::value(4321.0))
-        .filter(event_airport::Column::EventId.eq(other.clone()))
-        .exec(&txn)
-        .await
-        .unwrap();
-    app::store::read_cache::event_airports_changed(&txn)
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
+    retitle(&app.db, &other, "Another, retitled").await;
+    move_airports(&app.db, &other, 4321.0).await;
     let (_, checked) = app.get_json(&url).await;
     assert_eq!(
         checked["restaurants"], first["restaurants"],
@@ -445,18 +464,7 @@ async fn kept_trip_bundles_follow_every_change(backend: Backend) {
     );
 
     // This event's airports change, with their stamp: the bundle is read anew.
-    let txn = app.db.begin().await.unwrap();
-    event_airport::Entity::update_many()
-        .col_expr(event_airport::Column::DistanceKm, Expr::value(1234.5))
-        .filter(event_airport::Column::EventId.eq(id.clone()))
-        .filter(event_airport::Column::Position.eq(0))
-        .exec(&txn)
-        .await
-        .unwrap();
-    app::store::read_cache::event_airports_changed(&txn)
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
+    move_airports(&app.db, &id, 1234.5).await;
     let (_, moved) = app.get_json(&url).await;
     assert_eq!(moved["airports"]["items"][0]["distance_km"], 1234.5);
     assert_eq!(
@@ -475,17 +483,7 @@ async fn kept_trip_bundles_follow_every_change(backend: Backend) {
     assert_eq!(renamed["restaurants"]["items"][0]["name"], "Chez Stamp");
 
     // A change to the event, in the transaction that bumps the events' generation.
-    let txn = app.db.begin().await.unwrap();
-    event::Entity::update_many()
-        .col_expr(event::Column::Title, Expr::value("Retitled"))
-        .filter(event::Column::Id.eq(id.clone()))
-        .exec(&txn)
-        .await
-        .unwrap();
-    app::store::derived::events_changed(&txn, [id.clone()])
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
+    retitle(&app.db, &id, "Retitled").await;
     let (_, retitled) = app.get_json(&url).await;
     assert_eq!(retitled["event"]["title"], "Retitled");
 
