@@ -38,14 +38,14 @@ enum Answer {
     Page(EventPage),
 }
 
-/// Answers computed under one stamp of the store, each perhaps with a time it expires.
-struct Kept<A> {
+/// Map and list answers computed under one generation of the events.
+struct Kept {
     stamp: Option<String>,
-    answers: HashMap<String, (A, Option<DateTime<Utc>>)>,
+    answers: HashMap<String, Answer>,
     bytes: usize,
 }
 
-impl<A: Clone> Kept<A> {
+impl Kept {
     fn new(stamp: Option<String>) -> Self {
         Kept {
             stamp,
@@ -54,27 +54,17 @@ impl<A: Clone> Kept<A> {
         }
     }
 
-    /// The kept answer for `key` if it was computed under `stamp` and has not expired; a
-    /// different stamp empties the cache and starts it anew under that one.
-    fn lookup(&mut self, key: &str, stamp: &Option<String>) -> Option<A> {
+    /// The kept answer for `key` if it was computed under `stamp`; a different stamp
+    /// empties the cache and starts it anew under that one.
+    fn lookup(&mut self, key: &str, stamp: &Option<String>) -> Option<Answer> {
         if &self.stamp != stamp {
             *self = Kept::new(stamp.clone());
             return None;
         }
-        match self.answers.get(key) {
-            Some((answer, until)) if until.is_none_or(|t| Utc::now() < t) => Some(answer.clone()),
-            _ => None,
-        }
+        self.answers.get(key).cloned()
     }
 
-    fn store(
-        &mut self,
-        key: String,
-        stamp: Option<String>,
-        answer: A,
-        bytes: usize,
-        until: Option<DateTime<Utc>>,
-    ) {
+    fn store(&mut self, key: String, stamp: Option<String>, answer: Answer, bytes: usize) {
         if self.stamp != stamp {
             // The store changed while this answer was computed: keep nothing.
             return;
@@ -84,12 +74,12 @@ impl<A: Clone> Kept<A> {
             self.bytes = 0;
         }
         self.bytes += bytes;
-        self.answers.insert(key, (answer, until));
+        self.answers.insert(key, answer);
     }
 }
 
-fn answers() -> MutexGuard<'static, Kept<Answer>> {
-    static ANSWERS: OnceLock<Mutex<Kept<Answer>>> = OnceLock::new();
+fn answers() -> MutexGuard<'static, Kept> {
+    static ANSWERS: OnceLock<Mutex<Kept>> = OnceLock::new();
     ANSWERS
         .get_or_init(|| Mutex::new(Kept::new(None)))
         .lock()
@@ -116,13 +106,7 @@ pub async fn map_clusters(
     }
     let clusters = super::events::map_clusters(db, f, zoom).await?;
     let bytes = 160 + clusters.len() * 160;
-    answers().store(
-        key,
-        generation,
-        Answer::Clusters(clusters.clone()),
-        bytes,
-        None,
-    );
+    answers().store(key, generation, Answer::Clusters(clusters.clone()), bytes);
     Ok(clusters)
 }
 
@@ -138,7 +122,7 @@ pub async fn list_events(
     }
     let page = super::events::list_events(db, f).await?;
     let bytes = 256 + serde_json::to_string(&page).map_or(0, |s| s.len());
-    answers().store(key, generation, Answer::Page(page.clone()), bytes, None);
+    answers().store(key, generation, Answer::Page(page.clone()), bytes);
     Ok(page)
 }
 
