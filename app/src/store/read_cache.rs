@@ -8,9 +8,9 @@
 //! without the events. Their writers stamp the store in the same transaction
 //! ([`event_airports_changed`], [`trip_data_changed`]). A bundle kept under the current
 //! stamps is served as it is; one kept before some events or some events' airports changed
-//! is checked against its own event row and airports (two reads, not a dozen), since a
-//! refresh changes a few percent of the events; after places or offers changed it is read
-//! anew. The time of the last refresh is read anew for every view.
+//! is checked against its own event row and airports (two reads after the stamp's, not a
+//! dozen), since a refresh changes a few percent of the events; after places or offers
+//! changed it is read anew. The time of the last refresh is read anew for every view.
 
 use super::entities::{event, event_airport};
 use super::{derived, events::QueryError};
