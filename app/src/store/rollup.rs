@@ -101,7 +101,26 @@ impl Sums {
 }
 
 /// Visitors and (event, day) pairs per category, country and day.
-type VisitorSums = HashMap<(String, String, String), (i64, i64)>;
+type VisitorSums = HashMap<(String, String, NaiveDate), (i64, i64)>;
+
+/// `YYYY-MM-DD`, as chrono's `%Y-%m-%d` writes it, without parsing a format string: a
+/// first load writes a few of these for each of a million events.
+pub(crate) fn day_text(d: NaiveDate) -> String {
+    if (0..=9999).contains(&d.year()) {
+        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    } else {
+        d.format("%Y-%m-%d").to_string()
+    }
+}
+
+/// `YYYY-MM`, as chrono's `%Y-%m` writes it (see [`day_text`]).
+pub(crate) fn month_text(d: NaiveDate) -> String {
+    if (0..=9999).contains(&d.year()) {
+        format!("{:04}-{:02}", d.year(), d.month())
+    } else {
+        d.format("%Y-%m").to_string()
+    }
+}
 
 /// Counts an event's days in (`sign` 1) or out (-1) of the visitors rollup.
 fn count_days(
@@ -113,11 +132,7 @@ fn count_days(
 ) {
     for (d, n) in &days.per_day {
         let v = visitors
-            .entry((
-                category.to_string(),
-                country.to_string(),
-                d.format("%Y-%m-%d").to_string(),
-            ))
+            .entry((category.to_string(), country.to_string(), *d))
             .or_default();
         v.0 += sign * n;
         v.1 += sign;
@@ -153,8 +168,8 @@ fn stats_key(e: &FactSource) -> (String, String, String, String) {
     (
         e.category.clone(),
         e.country.clone(),
-        e.start_date.format("%Y-%m").to_string(),
-        week_of(e.start_date).format("%Y-%m-%d").to_string(),
+        month_text(e.start_date),
+        day_text(week_of(e.start_date)),
     )
 }
 
@@ -274,8 +289,8 @@ fn fact_of(
         spend_accommodation: Set(split.accommodation.unwrap_or(0)),
         spend_hospitality: Set(split.hospitality.unwrap_or(0)),
         spend_transportation: Set(split.transportation.unwrap_or(0)),
-        start_month: Set(e.start_date.format("%Y-%m").to_string()),
-        start_week: Set(week_of(e.start_date).format("%Y-%m-%d").to_string()),
+        start_month: Set(month_text(e.start_date)),
+        start_week: Set(day_text(week_of(e.start_date))),
         impact_first: Set(first),
         v0: Set(v[0]),
         v1: Set(v[1]),
@@ -379,7 +394,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
         batch.push(visitor_rollup::ActiveModel {
             category: Set(category),
             country: Set(country),
-            day: Set(day),
+            day: Set(day_text(day)),
             visitors: Set(n),
             contributions: Set(contributions),
         });
@@ -525,7 +540,7 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
             vec![
                 category.into(),
                 country.into(),
-                day.into(),
+                day_text(day).into(),
                 n.into(),
                 c.into(),
             ]
@@ -606,6 +621,19 @@ mod tests {
         assert_eq!(week_of(d("2026-11-23")), d("2026-11-23"));
         assert_eq!(week_of(d("2026-11-22")), d("2026-11-16"));
         assert_eq!(week_of(d("2027-01-01")), d("2026-12-28"));
+    }
+
+    #[test]
+    fn dates_are_written_as_chrono_writes_them() {
+        for d in [
+            NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            NaiveDate::from_ymd_opt(999, 12, 31).unwrap(),
+            NaiveDate::from_ymd_opt(12345, 3, 1).unwrap(),
+            NaiveDate::from_ymd_opt(-44, 3, 15).unwrap(),
+        ] {
+            assert_eq!(day_text(d), d.format("%Y-%m-%d").to_string());
+            assert_eq!(month_text(d), d.format("%Y-%m").to_string());
+        }
     }
 
     #[test]
