@@ -22,6 +22,9 @@ pub struct AppState {
     pub auth: AuthSettings,
     /// Trip bundles kept between requests (`store::read_cache`).
     pub trips: Arc<crate::store::read_cache::KeptTrips>,
+    /// Where refreshes started here run when not on the request runtime: at a lower CPU
+    /// priority, on their own store connections (`serve` sets it up).
+    pub background: Option<crate::ingest::Background>,
 }
 
 impl AppState {
@@ -34,7 +37,10 @@ impl AppState {
     pub async fn start_refresh(&self, mode: SyncMode, by: &str) -> Result<i32, RefreshError> {
         let mut config = RefreshConfig::clone(&self.refresh);
         config.mode = mode;
-        let started = crate::ingest::start(&self.db, &config, by).await?;
+        let started = match &self.background {
+            Some(background) => background.start(&config, by).await?,
+            None => crate::ingest::start(&self.db, &config, by).await?,
+        };
         self.refreshing.store(true, Ordering::SeqCst);
         let flag = self.refreshing.clone();
         let run_id = started.run_id;

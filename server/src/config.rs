@@ -15,6 +15,9 @@ pub struct Config {
     pub refresh: RefreshConfig,
     /// Run a refresh this often inside `serve` (`TOURSHERPA_REFRESH_EVERY`); off when unset.
     pub refresh_every: Option<Duration>,
+    /// The nice value refreshes run at (`TOURSHERPA_REFRESH_NICE`, 0 to 19; 0 keeps the
+    /// server's priority): see `priority`.
+    pub refresh_nice: i32,
     /// Map tile URL template; empty draws the bundled country shapes only.
     pub tile_url: String,
     pub tile_attribution: String,
@@ -232,6 +235,16 @@ impl Config {
                 "PREDICTHQ_WINDOW_DAYS must be from 1 to 3650".into(),
             ));
         }
+        let refresh_nice: i32 = number(
+            "TOURSHERPA_REFRESH_NICE",
+            crate::priority::DEFAULT_REFRESH_NICE,
+        )?;
+        if !(0..=19).contains(&refresh_nice) {
+            return Err(ConfigError(
+                "TOURSHERPA_REFRESH_NICE must be from 0 (the usual priority) to 19 (the lowest)"
+                    .into(),
+            ));
+        }
         Ok(Config {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| app::store::DEFAULT_DATABASE_URL.into()),
@@ -244,6 +257,7 @@ impl Config {
                 ..RefreshConfig::default()
             },
             refresh_every,
+            refresh_nice,
             tile_url: var("TOURSHERPA_TILE_URL").unwrap_or_default(),
             tile_attribution: var("TOURSHERPA_TILE_ATTRIBUTION")
                 .unwrap_or_else(|| "&copy; OpenStreetMap contributors".into()),

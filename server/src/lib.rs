@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod priority;
 
 use app::ingest::diff::SyncMode;
 use app::state::AppState;
@@ -62,7 +63,28 @@ pub fn app_state(config: &Config, db: sea_orm::DatabaseConnection) -> AppState {
         refresh: Arc::new(config.refresh.clone()),
         auth: config.auth.clone(),
         trips: Arc::default(),
+        background: None,
     }
+}
+
+/// [`app_state`], with the refreshes it starts run at the configured lower CPU priority
+/// (`TOURSHERPA_REFRESH_NICE`), on a runtime and store connections of their own. With a
+/// nice value of 0, or an in-memory store (a second pool would be another, empty store),
+/// they run on the request runtime as before.
+pub async fn app_state_for_serving(
+    config: &Config,
+    db: sea_orm::DatabaseConnection,
+) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
+    let mut state = app_state(config, db);
+    if config.refresh_nice > 0 && !config.database_url.contains(":memory:") {
+        let runtime = priority::refresh_runtime(config.refresh_nice)?;
+        let url = config.database_url.clone();
+        let db = runtime
+            .spawn(async move { app::store::connect(&url).await })
+            .await??;
+        state.background = Some(app::ingest::Background { runtime, db });
+    }
+    Ok(state)
 }
 
 /// Starts a refresh in the background unless one is running anywhere on the store.

@@ -69,8 +69,7 @@ enum AdminAction {
     List,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -86,13 +85,31 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
-        Command::Ingest { full, json } => ingest(config, full, json).await,
-        Command::Migrate => migrate(config).await,
-        Command::Admin { action } => admin(config, action).await,
-        Command::Generate { events, seed } => generate(config, events, seed).await,
+    let command = cli.command.unwrap_or(Command::Serve);
+    if matches!(command, Command::Ingest { .. }) {
+        // Before the runtime starts its threads: each thread takes its priority from the
+        // thread that starts it, the store's connection threads included.
+        server::priority::lower_for_refresh(config.refresh_nice);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("toursherpa: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
     };
+    let result = runtime.block_on(async {
+        match command {
+            Command::Serve => serve(config).await,
+            Command::Ingest { full, json } => ingest(config, full, json).await,
+            Command::Migrate => migrate(config).await,
+            Command::Admin { action } => admin(config, action).await,
+            Command::Generate { events, seed } => generate(config, events, seed).await,
+        }
+    });
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -115,7 +132,7 @@ async fn serve(config: Config) -> Result<ExitCode, AnyError> {
     let leptos_options = get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
     let db = server::open_store(&config).await?;
-    let state = server::app_state(&config, db);
+    let state = server::app_state_for_serving(&config, db).await?;
     if app::ingest::enrich::store_is_empty(&state.db).await? {
         tracing::info!("empty store: running a first refresh in the background");
         server::spawn_refresh(&state, config.refresh.mode, "startup").await;

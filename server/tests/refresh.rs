@@ -309,7 +309,51 @@ async fn derived_tables_kept_by_difference_match_a_recount(backend: Backend) {
     assert_same_rows(&kept, &derived_rows(db).await, "after a refresh");
 }
 
+/// `serve` runs the refreshes it starts on threads of lower CPU priority, with store
+/// connections of their own; the run still completes and its events are served.
+async fn refreshes_started_by_the_server_run_at_a_lower_priority(backend: Backend) {
+    use app::store::entities::{event, refresh_run};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let test_db = common::test_db(backend).await;
+    let mut config = common::test_config(&test_db.url);
+    config.refresh_nice = 5;
+    let db = server::open_store(&config).await.unwrap();
+    let state = server::app_state_for_serving(&config, db.clone())
+        .await
+        .unwrap();
+    let background = state.background.clone().expect("refreshes get a runtime");
+    let here = server::priority::current_nice();
+    let there = background
+        .runtime
+        .spawn(async { server::priority::current_nice() })
+        .await
+        .unwrap();
+    assert_eq!(there, (here + 5).min(19), "the refresh threads' nice value");
+
+    let run_id = state
+        .start_refresh(app::ingest::diff::SyncMode::Full, "test")
+        .await
+        .unwrap();
+    let began = std::time::Instant::now();
+    while state.refresh_running() {
+        assert!(began.elapsed().as_secs() < 120, "the refresh ends");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let run = refresh_run::Entity::find_by_id(run_id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, "succeeded");
+    assert_eq!(
+        event::Entity::find().count(&db).await.unwrap() as usize,
+        snapshot(0).len(),
+        "the request pool sees what the refresh's own connections wrote"
+    );
+}
+
 both_backends!(
+    refreshes_started_by_the_server_run_at_a_lower_priority,
     first_refresh_inserts_every_event_and_shares_place_lookups,
     later_refreshes_classify_and_enrich_only_what_changed,
     derived_tables_kept_by_difference_match_a_recount,
@@ -371,4 +415,15 @@ fn ingest_cli_prints_the_run_as_json() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("TOURSHERPA_EVENTS_PROVIDER"));
+
+    for nice in ["20", "-1", "low"] {
+        let bad = std::process::Command::new(env!("CARGO_BIN_EXE_toursherpa"))
+            .args(["ingest"])
+            .env("DATABASE_URL", &url)
+            .env("TOURSHERPA_REFRESH_NICE", nice)
+            .output()
+            .unwrap();
+        assert_eq!(bad.status.code(), Some(2), "TOURSHERPA_REFRESH_NICE={nice}");
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("TOURSHERPA_REFRESH_NICE"));
+    }
 }

@@ -144,6 +144,34 @@ pub struct StartedRun {
     pub finished: tokio::task::JoinHandle<Result<RunReport, DbErr>>,
 }
 
+/// Where the refreshes a server starts run, when not on its own runtime: a runtime whose
+/// threads have a lower CPU priority, and a pool of store connections opened from it (each
+/// SQLite connection works on a thread of its own, which takes the priority of the thread
+/// that opened it). The visitors' requests then come first (see `server::priority`).
+#[derive(Clone)]
+pub struct Background {
+    pub runtime: tokio::runtime::Handle,
+    pub db: DatabaseConnection,
+}
+
+impl Background {
+    /// [`start`] on this runtime and pool: the whole run, its lock and its first writes
+    /// included, so that every connection it opens is opened from there.
+    pub async fn start(
+        &self,
+        config: &RefreshConfig,
+        triggered_by: &str,
+    ) -> Result<StartedRun, RefreshError> {
+        let (db, config, by) = (self.db.clone(), config.clone(), triggered_by.to_string());
+        self.runtime
+            .spawn(async move { start(&db, &config, &by).await })
+            .await
+            .map_err(|e| {
+                RefreshError::Db(DbErr::Custom(format!("the refresh task stopped: {e}")))
+            })?
+    }
+}
+
 /// Takes the refresh lock, records a new run (`triggered_by` names who asked) and runs it
 /// in the background. Answers `AlreadyRunning` at once while any process runs one.
 pub async fn start(

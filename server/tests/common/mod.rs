@@ -148,6 +148,7 @@ pub fn test_config(database_url: &str) -> Config {
         database_url: database_url.to_string(),
         refresh: RefreshConfig::default(),
         refresh_every: None,
+        refresh_nice: 0,
         tile_url: String::new(),
         tile_attribution: String::new(),
         auth: app::auth::AuthSettings::default(),
