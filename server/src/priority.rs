@@ -8,16 +8,17 @@
 /// The nice value a refresh runs at unless `TOURSHERPA_REFRESH_NICE` says otherwise.
 pub const DEFAULT_REFRESH_NICE: i32 = 10;
 
-/// Lowers the calling thread's CPU priority to the nice value `nice` (0 to 19; 0 leaves
-/// it as it is). On Linux the value belongs to each thread and a thread started later
-/// takes its starter's, so call this before starting the threads that do the work.
+/// Lowers the calling thread's CPU priority to the nice value `nice` (0 to 19). Never
+/// raises it: a thread already at `nice` or lower (a process started under `nice -n 15`,
+/// say) keeps its own. On Linux the value belongs to each thread and a thread started
+/// later takes its starter's, so call this before starting the threads that do the work.
 /// Failing to lower it is logged, not fatal: the refresh then runs as before.
 pub fn lower_for_refresh(nice: i32) {
-    if nice <= 0 {
-        return;
-    }
     #[cfg(unix)]
     {
+        if nice <= current_nice() {
+            return;
+        }
         // SAFETY: setpriority takes plain integers and touches no memory of ours; `who`
         // 0 names the calling thread.
         let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
@@ -70,15 +71,18 @@ mod tests {
     }
 
     #[test]
-    fn zero_leaves_the_priority_alone() {
-        let changed = std::thread::spawn(|| {
+    fn a_priority_already_lower_is_kept() {
+        let (zero, again) = std::thread::spawn(|| {
             let before = current_nice();
             lower_for_refresh(0);
-            current_nice() - before
+            let zero = current_nice() - before;
+            lower_for_refresh(before + 4);
+            lower_for_refresh(before + 2);
+            (zero, current_nice() - before)
         })
         .join()
         .unwrap();
-        assert_eq!(changed, 0);
-        // The main test thread was never touched.
+        assert_eq!(zero, 0, "0 leaves it as it is");
+        assert_eq!(again, 4, "a higher priority is never asked back");
     }
 }
