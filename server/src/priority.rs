@@ -47,7 +47,8 @@ pub fn refresh_runtime(nice: i32) -> std::io::Result<tokio::runtime::Handle> {
 /// The calling thread's nice value.
 #[cfg(unix)]
 pub fn current_nice() -> i32 {
-    // SAFETY: as above. -1 is also a valid answer, which is fine for a report.
+    // SAFETY: as above. A failed call also answers -1, a valid nice value; then
+    // `lower_for_refresh` tries to lower it anyway, and logs if that fails too.
     unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
 }
 

@@ -132,9 +132,7 @@ pub async fn refresh(
     let started = start(db, config, "cli").await?;
     match started.finished.await {
         Ok(result) => Ok(result?),
-        Err(e) => Err(RefreshError::Db(DbErr::Custom(format!(
-            "the refresh task stopped: {e}"
-        )))),
+        Err(e) => Err(task_stopped(e)),
     }
 }
 
@@ -166,10 +164,13 @@ impl Background {
         self.runtime
             .spawn(async move { start(&db, &config, &by).await })
             .await
-            .map_err(|e| {
-                RefreshError::Db(DbErr::Custom(format!("the refresh task stopped: {e}")))
-            })?
+            .map_err(task_stopped)?
     }
+}
+
+/// A refresh task that panicked or was cancelled, as an error of the run.
+fn task_stopped(e: tokio::task::JoinError) -> RefreshError {
+    RefreshError::Db(DbErr::Custom(format!("the refresh task stopped: {e}")))
 }
 
 /// Takes the refresh lock, records a new run (`triggered_by` names who asked) and runs it
