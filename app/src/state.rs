@@ -20,6 +20,8 @@ pub struct AppState {
     /// the state is cloned for every request.
     pub refresh: Arc<RefreshConfig>,
     pub auth: AuthSettings,
+    /// Map and list answers kept between requests (`store::read_cache`).
+    pub answers: Arc<crate::store::read_cache::KeptAnswers>,
     /// Trip bundles kept between requests (`store::read_cache`).
     pub trips: Arc<crate::store::read_cache::KeptTrips>,
     /// Where refreshes started here run when not on the request runtime: at a lower CPU

@@ -65,7 +65,8 @@ pub async fn origin_known(
 /// budget; a provider failure there is logged and the bundle shows what is stored. A bundle
 /// is kept between requests (`store::read_cache`) while every flight search it shows is
 /// fresh: served after one read while nothing it was read from changed, after three when
-/// other events or their airports changed, read anew when its own did.
+/// other events or their airports changed, read anew when its own did or a write of places
+/// or offers reached it.
 pub async fn load_trip(
     st: &AppState,
     id: &str,
@@ -80,6 +81,7 @@ pub async fn load_trip(
         return Err(TripError::UnknownOrigin(origin.to_string()));
     }
     let asked = (id, origin, adults);
+    st.trips.catch_up(&st.db, &stamp).await?;
     let to_check = match st.trips.get(&stamp, id, origin, adults) {
         KeptBundle::Current(bundle) => {
             return Ok(Some(with_last_refresh(bundle, stamp.last_refresh)))

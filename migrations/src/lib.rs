@@ -9,6 +9,7 @@ mod m20261126_000004_dashboard_rollups;
 mod m20261126_000005_admin;
 mod m20261127_000006_derived_changes;
 mod m20261127_000007_pending_enrichment_order;
+mod m20261128_000008_change_lists;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_admin::Migration),
             Box::new(m20261127_000006_derived_changes::Migration),
             Box::new(m20261127_000007_pending_enrichment_order::Migration),
+            Box::new(m20261128_000008_change_lists::Migration),
         ]
     }
 }

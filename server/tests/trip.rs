@@ -407,11 +407,13 @@ async fn move_airports(db: &sea_orm::DatabaseConnection, id: &str, km: f64) {
 }
 
 /// A trip bundle is kept between requests, and is read anew after any change to what it
-/// shows: the event (the events' generation), its airports (their stamp), places and
-/// offers (the trip data stamp their writers set in the same transaction), or a flight
-/// search expiring; changes to other events and their airports leave it kept.
+/// shows: the event (the events' generation), its airports (their stamp), places within
+/// its reach and offers on its routes (listed by their writers in the same transaction),
+/// or a flight search expiring; changes to other events and their airports, places out of
+/// reach and other routes leave it kept.
 async fn kept_trip_bundles_follow_every_change(backend: Backend) {
     use app::store::entities::{event, flight_lookup, place, refresh_run};
+    use app::store::read_cache::TripDataChange;
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
     let app = spawn_app(backend, true).await;
@@ -472,15 +474,81 @@ async fn kept_trip_bundles_follow_every_change(backend: Backend) {
         "read anew, places too"
     );
 
-    // Places, airports and offers are written with the trip data stamp.
-    let txn = app.db.begin().await.unwrap();
-    rename_place("Chez Stamp").exec(&txn).await.unwrap();
-    app::store::read_cache::trip_data_changed(&txn)
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
+    // Places and offers are written with what they touched listed. A write of places out
+    // of the bundle's reach, or of offers on another route, leaves it kept.
+    let place_lat = first["restaurants"]["items"][0]["lat"].as_f64().unwrap();
+    let place_lon = first["restaurants"]["items"][0]["lon"].as_f64().unwrap();
+    let origin = first["flights"]["origin"].as_str().unwrap().to_string();
+    let airport = first["airports"]["items"][0]["iata"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed = |name: &'static str, change: TripDataChange| {
+        let db = app.db.clone();
+        let rename = rename_place(name);
+        async move {
+            let txn = db.begin().await.unwrap();
+            rename.exec(&txn).await.unwrap();
+            app::store::read_cache::trip_data_changed(&txn, change)
+                .await
+                .unwrap();
+            txn.commit().await.unwrap();
+        }
+    };
+    // 0.1 degrees of latitude north of the restaurant is at least 8 km from the event
+    // (the restaurant is within 3 km of it): beyond the 5 km of places to stay.
+    let far_away = TripDataChange::places_at([(place_lat + 0.1, place_lon)]).unwrap();
+    listed("Out of reach", far_away).await;
+    listed(
+        "Another route",
+        TripDataChange::Flights {
+            origin: "ZZZ".into(),
+            destination: airport.clone(),
+        },
+    )
+    .await;
+    listed(
+        "Another route back",
+        TripDataChange::Flights {
+            origin: airport.clone(),
+            destination: "ZZZ".into(),
+        },
+    )
+    .await;
+    let (_, unreached) = app.get_json(&url).await;
+    assert_eq!(
+        unreached["restaurants"]["items"][0]["name"], "Unstamped",
+        "writes out of its reach leave the bundle kept"
+    );
+
+    // A write of places within reach of the event (where the restaurant it shows lies,
+    // within 3 km of it): read anew.
+    let near = TripDataChange::places_at([(place_lat, place_lon)]).unwrap();
+    listed("Chez Stamp", near).await;
     let (_, renamed) = app.get_json(&url).await;
     assert_eq!(renamed["restaurants"]["items"][0]["name"], "Chez Stamp");
+
+    // Offers from the traveller's origin to one of its airports, and back: read anew.
+    listed(
+        "Chez Route",
+        TripDataChange::Flights {
+            origin: origin.clone(),
+            destination: airport.clone(),
+        },
+    )
+    .await;
+    let (_, routed) = app.get_json(&url).await;
+    assert_eq!(routed["restaurants"]["items"][0]["name"], "Chez Route");
+    listed(
+        "Chez Return",
+        TripDataChange::Flights {
+            origin: airport.clone(),
+            destination: origin.clone(),
+        },
+    )
+    .await;
+    let (_, returned) = app.get_json(&url).await;
+    assert_eq!(returned["restaurants"]["items"][0]["name"], "Chez Return");
 
     // A change to the event, in the transaction that bumps the events' generation.
     retitle(&app.db, &id, "Retitled").await;
@@ -496,7 +564,7 @@ async fn kept_trip_bundles_follow_every_change(backend: Backend) {
         .exec(&txn)
         .await
         .unwrap();
-    app::store::read_cache::trip_data_changed(&txn)
+    app::store::read_cache::trip_data_changed(&txn, TripDataChange::Anything)
         .await
         .unwrap();
     txn.commit().await.unwrap();

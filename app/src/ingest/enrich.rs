@@ -14,7 +14,7 @@ use crate::store::entities::{
     place_lookup,
 };
 use crate::store::events::{DINING_RADIUS_KM, LODGING_RADIUS_KM};
-use crate::store::read_cache::{event_airports_changed, trip_data_changed};
+use crate::store::read_cache::{event_airports_changed, trip_data_changed, TripDataChange};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -458,6 +458,26 @@ async fn lookup_places(
         Ok(f) => f,
         Err(e) => return Ok(Err(e)),
     };
+    // Where the written places lie and, for those already stored, lay: the kept trip
+    // bundles within reach of either are read anew. Read before the transaction (on SQLite
+    // one that reads before it writes fails if another writer commits in between); a
+    // place moved meanwhile was listed by the write that moved it.
+    let mut touched: Vec<(f64, f64)> = found.iter().map(|p| (p.lat, p.lon)).collect();
+    for chunk in found.chunks(500) {
+        touched.extend(
+            place::Entity::find()
+                .select_only()
+                .column(place::Column::Lat)
+                .column(place::Column::Lon)
+                .filter(place::Column::Provider.eq(provider))
+                .filter(
+                    place::Column::ProviderId.is_in(chunk.iter().map(|p| p.provider_id.clone())),
+                )
+                .into_tuple::<(f64, f64)>()
+                .all(db)
+                .await?,
+        );
+    }
     let now = Utc::now();
     let txn = db.begin().await?;
     for p in &found {
@@ -517,7 +537,9 @@ async fn lookup_places(
     )
     .exec(&txn)
     .await?;
-    trip_data_changed(&txn).await?;
+    if let Some(area) = TripDataChange::places_at(touched) {
+        trip_data_changed(&txn, area).await?;
+    }
     txn.commit().await?;
     Ok(Ok(()))
 }
@@ -615,7 +637,14 @@ async fn lookup_flights(
     )
     .exec(&txn)
     .await?;
-    trip_data_changed(&txn).await?;
+    trip_data_changed(
+        &txn,
+        TripDataChange::Flights {
+            origin: from.iata.clone(),
+            destination: to.iata.clone(),
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(Ok(()))
 }

@@ -809,6 +809,10 @@ async fn stages(
     // 5. Enrich: what this run owes and whatever earlier runs left.
     set_stage(db, run_id, "enrich", 0, 0).await?;
     pause(config).await;
+    // The lists of what changes touched, kept for the servers' kept answers, are trimmed
+    // to a day's worth.
+    crate::store::event_changes::forget_old(db).await?;
+    crate::store::read_cache::forget_old_trip_data_changes(db).await?;
     let places_before = config.providers.places.calls();
     let flights_before = config.providers.flights.calls();
     let outcome = enrich::run_pending(

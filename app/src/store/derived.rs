@@ -144,7 +144,7 @@ pub async fn events_changed_and_counted<C: ConnectionTrait>(
         return mark_stale(txn, ids, generation, most).await;
     }
     let ids: Vec<String> = ids.into_iter().collect();
-    count_changes(txn, &ids).await?;
+    count_changes(txn, &ids, Some(generation)).await?;
     rollup::drop_empty_rows(txn).await?;
     cells::settle(txn).await
 }
@@ -304,7 +304,7 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
                 .await?;
         }
         let started = std::time::Instant::now();
-        let (read, counted_cells) = count_changes(&txn, &ids).await?;
+        let (read, counted_cells) = count_changes(&txn, &ids, None).await?;
         let counted_rollups = std::time::Instant::now();
         super::bulk_write_cache(&txn, false).await?;
         txn.commit().await?;
@@ -327,10 +327,13 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
 }
 
 /// Takes each listed event's old narrow copy out of the map cells and rollups and counts
-/// its row now in, in `txn`. Returns when the reads and the cells were done (for the log).
+/// its row now in, in `txn`; with `list_as`, the generation `txn` took for changing them,
+/// also lists each one's facts before and after for the kept answers
+/// (`event_changes::list`). Returns when the reads and the cells were done (for the log).
 async fn count_changes<C: ConnectionTrait>(
     txn: &C,
     ids: &[String],
+    list_as: Option<i64>,
 ) -> Result<(std::time::Instant, std::time::Instant), DbErr> {
     let mut before = Vec::with_capacity(ids.len());
     let mut now = Vec::with_capacity(ids.len());
@@ -349,6 +352,9 @@ async fn count_changes<C: ConnectionTrait>(
                 .all(txn)
                 .await?,
         );
+    }
+    if let Some(generation) = list_as {
+        super::event_changes::list(txn, generation, ids, &before, &now).await?;
     }
     let read = std::time::Instant::now();
     cells::apply_changes(txn, &before, &now).await?;

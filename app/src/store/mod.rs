@@ -3,8 +3,10 @@
 
 pub mod admin;
 pub mod cells;
+mod change_log;
 pub mod derived;
 pub mod entities;
+pub mod event_changes;
 pub mod events;
 pub mod moderation;
 pub mod pages;

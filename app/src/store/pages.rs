@@ -33,6 +33,7 @@ async fn label_counts(
 /// `None` for a code that is not a country.
 pub async fn country_page(
     db: &DatabaseConnection,
+    answers: &super::read_cache::KeptAnswers,
     code: &str,
     mut f: EventFilter,
 ) -> Result<Option<CountryData>, QueryError> {
@@ -41,7 +42,7 @@ pub async fn country_page(
         return Ok(None);
     };
     f.countries = vec![code.clone()];
-    let page = list_events(db, &f).await?;
+    let page = list_events(db, answers, &f).await?;
     // The breakdowns cover the whole country, whatever the page shows.
     let whole = EventFilter {
         countries: vec![code.clone()],

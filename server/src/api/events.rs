@@ -12,7 +12,7 @@ pub async fn list(
 ) -> Result<Json<EventPage>, ApiError> {
     let (filter, _) = event_filter(&state, raw, &[]).await?;
     Ok(Json(
-        app::store::read_cache::list_events(&state.db, &filter).await?,
+        app::store::read_cache::list_events(&state.db, &state.answers, &filter).await?,
     ))
 }
 

@@ -34,6 +34,7 @@ pub async fn clusters(
             }
         },
     };
-    let clusters = app::store::read_cache::map_clusters(&state.db, &filter, zoom).await?;
+    let clusters =
+        app::store::read_cache::map_clusters(&state.db, &state.answers, &filter, zoom).await?;
     Ok(Json(Clusters { clusters }))
 }
