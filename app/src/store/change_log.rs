@@ -3,11 +3,16 @@
 //! against the changes made since it was computed instead of thrown away with all the
 //! others.
 
-/// Every change numbered after `from` up to `upto`, in order of number.
+use std::sync::Arc;
+
+/// Every change numbered after `from` up to `upto`, in order of number, in one shared batch
+/// per number: a reader takes the batches it needs and checks them without holding the lock
+/// the log is kept under.
 pub(crate) struct ChangeLog<T> {
     from: i64,
     upto: i64,
-    changes: Vec<(i64, T)>,
+    batches: Vec<(i64, Arc<[T]>)>,
+    held: usize,
 }
 
 impl<T> ChangeLog<T> {
@@ -16,7 +21,8 @@ impl<T> ChangeLog<T> {
         ChangeLog {
             from: number,
             upto: number,
-            changes: Vec::new(),
+            batches: Vec::new(),
+            held: 0,
         }
     }
 
@@ -25,17 +31,18 @@ impl<T> ChangeLog<T> {
         self.upto
     }
 
-    /// The changes numbered after `after` up to `upto`, when all of them are known.
-    pub fn between(&self, after: i64, upto: i64) -> Option<impl Iterator<Item = &T>> {
+    /// The batches of changes numbered after `after` up to `upto`, when all are known.
+    pub fn between(&self, after: i64, upto: i64) -> Option<Vec<Arc<[T]>>> {
         if after < self.from || upto > self.upto {
             return None;
         }
-        let start = self.changes.partition_point(|(n, _)| *n <= after);
+        let start = self.batches.partition_point(|(n, _)| *n <= after);
         Some(
-            self.changes[start..]
+            self.batches[start..]
                 .iter()
-                .take_while(move |(n, _)| *n <= upto)
-                .map(|(_, c)| c),
+                .take_while(|(n, _)| *n <= upto)
+                .map(|(_, b)| b.clone())
+                .collect(),
         )
     }
 
@@ -54,19 +61,50 @@ impl<T> ChangeLog<T> {
         if let Some(unknown) = unknown_upto {
             self.forget_upto(unknown.min(upto));
         }
-        let from = self.from;
-        self.changes
-            .extend(read.into_iter().filter(|(n, _)| *n > from));
+        let mut batch: Vec<T> = Vec::new();
+        let mut number = None;
+        for (n, change) in read {
+            if n <= self.from {
+                continue;
+            }
+            if number.is_some_and(|m| m != n) {
+                self.push(number.take().unwrap_or(n), std::mem::take(&mut batch));
+            }
+            number = Some(n);
+            batch.push(change);
+        }
+        if let Some(n) = number {
+            self.push(n, batch);
+        }
         self.upto = self.upto.max(upto);
-        if self.changes.len() > held {
-            let cut = self.changes[self.changes.len() - held / 2 - 1].0;
-            self.forget_upto(cut);
+        if self.held > held {
+            // The number from which the newest half is held.
+            let mut newest = 0;
+            let cut = self
+                .batches
+                .iter()
+                .rev()
+                .find(|(_, b)| {
+                    newest += b.len();
+                    newest > held / 2
+                })
+                .map(|(n, _)| *n);
+            if let Some(cut) = cut {
+                self.forget_upto(cut);
+            }
         }
     }
 
-    fn forget_upto(&mut self, number: i64) {
+    fn push(&mut self, number: i64, batch: Vec<T>) {
+        self.held += batch.len();
+        self.batches.push((number, batch.into()));
+    }
+
+    /// Lets go of the changes numbered up to `number` (those before every kept answer).
+    pub fn forget_upto(&mut self, number: i64) {
         if number > self.from {
-            self.changes.retain(|(n, _)| *n > number);
+            self.batches.retain(|(n, _)| *n > number);
+            self.held = self.batches.iter().map(|(_, b)| b.len()).sum();
             self.from = number;
         }
     }
@@ -77,7 +115,8 @@ mod tests {
     use super::ChangeLog;
 
     fn between(log: &ChangeLog<&'static str>, after: i64, upto: i64) -> Option<Vec<&'static str>> {
-        log.between(after, upto).map(|c| c.copied().collect())
+        log.between(after, upto)
+            .map(|batches| batches.iter().flat_map(|b| b.iter().copied()).collect())
     }
 
     #[test]

@@ -159,9 +159,7 @@ impl EventChange {
     /// Whether the same events match `f` after the change as before, at the same places:
     /// then only what is shown of this event itself can differ. False when the free text
     /// is asked for (the title and description are not listed).
-    fn leaves_matches(&self, f: &EventFilter) -> bool {
-        let before = self.before.as_ref().is_some_and(|b| b.may_match(f));
-        let after = self.after.as_ref().is_some_and(|a| a.may_match(f));
+    fn leaves_matches(&self, f: &EventFilter, (before, after): (bool, bool)) -> bool {
         match (&self.before, &self.after) {
             (Some(b), Some(a)) if before && after => {
                 f.q.is_none() && b.lat == a.lat && b.lon == a.lon
@@ -171,30 +169,33 @@ impl EventChange {
         }
     }
 
-    fn matched(&self, f: &EventFilter) -> bool {
-        [&self.before, &self.after]
-            .into_iter()
-            .flatten()
-            .any(|x| x.may_match(f))
+    /// Whether it may match `f` before, and after.
+    fn matches(&self, f: &EventFilter) -> (bool, bool) {
+        (
+            self.before.as_ref().is_some_and(|b| b.may_match(f)),
+            self.after.as_ref().is_some_and(|a| a.may_match(f)),
+        )
     }
 
     /// Whether the map clusters computed for `f` could differ after this change: the
     /// events that match or their places changed, or the event is shown alone (its title).
     pub fn reaches_clusters(&self, f: &EventFilter, clusters: &[Cluster]) -> bool {
-        if !self.leaves_matches(f) {
+        let matches = self.matches(f);
+        if !self.leaves_matches(f, matches) {
             return true;
         }
-        self.matched(f) && clusters.iter().any(|c| c.id.as_deref() == Some(&self.id))
+        (matches.0 || matches.1) && clusters.iter().any(|c| c.id.as_deref() == Some(&self.id))
     }
 
     /// Whether the page of the list computed for `f` could differ after this change: the
     /// events that match changed (the total), the event is on the page, or it may now sort
     /// onto it.
     pub fn reaches_page(&self, f: &EventFilter, page: &EventPage) -> bool {
-        if !self.leaves_matches(f) {
+        let matches = self.matches(f);
+        if !self.leaves_matches(f, matches) {
             return true;
         }
-        if !self.matched(f) {
+        if !matches.0 && !matches.1 {
             return false;
         }
         if page.items.iter().any(|e| e.id == self.id) {

@@ -34,7 +34,7 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// About how many bytes of answers each kind keeps; past it the kind starts again empty.
 const BUDGET_BYTES: usize = 24 * 1024 * 1024;
@@ -58,6 +58,7 @@ enum Answer {
 
 /// An answer, the filter it answers and the generation of the events it is known current
 /// at.
+#[derive(Clone)]
 struct KeptAnswer {
     filter: EventFilter,
     generation: i64,
@@ -65,7 +66,8 @@ struct KeptAnswer {
 }
 
 impl KeptAnswer {
-    fn reached_by<'a>(&self, mut changes: impl Iterator<Item = &'a EventChange>) -> bool {
+    fn reached_by(&self, batches: &[Arc<[EventChange]>]) -> bool {
+        let mut changes = batches.iter().flat_map(|b| b.iter());
         match &self.answer {
             Answer::Clusters(c) => changes.any(|e| e.reaches_clusters(&self.filter, c)),
             Answer::Page(p) => changes.any(|e| e.reaches_page(&self.filter, p)),
@@ -73,14 +75,44 @@ impl KeptAnswer {
     }
 }
 
+/// A kept answer as it stands at a generation.
+enum Found {
+    Current(Answer),
+    /// Computed at an earlier generation: current unless one of these changes reaches it.
+    ToCheck(Box<KeptAnswer>, Vec<Arc<[EventChange]>>),
+    Missing,
+}
+
 /// The map and list answers one server keeps (in its `AppState`), and the changes to the
 /// events it has read.
 #[derive(Default)]
-pub struct KeptAnswers(Mutex<Kept>);
+pub struct KeptAnswers {
+    kept: Mutex<Kept>,
+    /// Held by the one request that reads the changes listed since the last read (the
+    /// others wait for it rather than all read the same rows).
+    reading: tokio::sync::Mutex<()>,
+}
 
 impl KeptAnswers {
     fn locked(&self) -> MutexGuard<'_, Kept> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The answer kept for `key` if it is current at `generation` ([`catch_up_events`]
+    /// first). The changes since it was computed are checked without holding the lock.
+    fn get(&self, key: &str, generation: i64) -> Option<Answer> {
+        let found = self.locked().lookup(key, generation);
+        match found {
+            Found::Current(answer) => Some(answer),
+            Found::ToCheck(kept, changes) => {
+                if kept.reached_by(&changes) {
+                    return None;
+                }
+                self.locked().confirm(key, kept.generation, generation);
+                Some(kept.answer)
+            }
+            Found::Missing => None,
+        }
     }
 }
 
@@ -92,18 +124,31 @@ struct Kept {
 }
 
 impl Kept {
-    /// The kept answer for `key` if it is current at `generation`: computed then, or
-    /// before it and reached by none of the changes since ([`catch_up_events`] first).
-    fn lookup(&mut self, key: &str, generation: i64) -> Option<Answer> {
-        let kept = self.answers.get_mut(key)?;
-        if kept.generation < generation {
-            let changes = self.log.as_ref()?.between(kept.generation, generation)?;
-            if kept.reached_by(changes) {
-                return None;
-            }
-            kept.generation = generation;
+    fn lookup(&self, key: &str, generation: i64) -> Found {
+        let Some(kept) = self.answers.get(key) else {
+            return Found::Missing;
+        };
+        if kept.generation >= generation {
+            return Found::Current(kept.answer.clone());
         }
-        Some(kept.answer.clone())
+        match self
+            .log
+            .as_ref()
+            .and_then(|log| log.between(kept.generation, generation))
+        {
+            Some(changes) => Found::ToCheck(Box::new(kept.clone()), changes),
+            None => Found::Missing,
+        }
+    }
+
+    /// Records that the answer kept for `key` at generation `since` is current at
+    /// `generation`.
+    fn confirm(&mut self, key: &str, since: i64, generation: i64) {
+        if let Some(kept) = self.answers.get_mut(key) {
+            if kept.generation == since {
+                kept.generation = generation;
+            }
+        }
     }
 
     fn store(
@@ -130,14 +175,14 @@ impl Kept {
     }
 }
 
-/// At most this many listed event changes are held in memory.
-const EVENT_CHANGES_HELD: usize = 100_000;
+/// At most this many listed event changes are held in memory (about 300 bytes each).
+const EVENT_CHANGES_HELD: usize = 50_000;
 
 /// The events' generation now, with the changes listed up to it read (the first call
 /// starts the log there).
 async fn catch_up_events(db: &DatabaseConnection, answers: &KeptAnswers) -> Result<i64, DbErr> {
     let generation = derived::current(db).await?;
-    let read = {
+    {
         let mut kept = answers.locked();
         match &kept.log {
             None => {
@@ -145,16 +190,23 @@ async fn catch_up_events(db: &DatabaseConnection, answers: &KeptAnswers) -> Resu
                 return Ok(generation);
             }
             Some(log) if log.upto() >= generation => return Ok(generation),
-            Some(log) => log.upto(),
+            Some(_) => {}
         }
+    }
+    let _reading = answers.reading.lock().await;
+    let read = match &answers.locked().log {
+        Some(log) if log.upto() < generation => log.upto(),
+        // Read while this request waited.
+        _ => return Ok(generation),
     };
     let (changes, unknown) = event_changes::read(db, read, generation).await?;
-    let mut kept = answers.locked();
+    let mut guard = answers.locked();
+    let kept = &mut *guard;
     if let Some(log) = kept.log.as_mut() {
-        // Unless another request read them meanwhile.
-        if log.upto() == read {
-            log.extend(changes, generation, unknown, EVENT_CHANGES_HELD);
-        }
+        log.extend(changes, generation, unknown, EVENT_CHANGES_HELD);
+        // Only the changes since the oldest kept answer are needed.
+        let oldest = kept.answers.values().map(|a| a.generation).min();
+        log.forget_upto(oldest.unwrap_or(generation).min(generation));
     }
     Ok(generation)
 }
@@ -175,7 +227,7 @@ pub async fn map_clusters(
 ) -> Result<Vec<Cluster>, QueryError> {
     let generation = catch_up_events(db, answers).await?;
     let key = key("clusters", f, &zoom.to_string());
-    if let Some(Answer::Clusters(c)) = answers.locked().lookup(&key, generation) {
+    if let Some(Answer::Clusters(c)) = answers.get(&key, generation) {
         return Ok(c);
     }
     let clusters = super::events::map_clusters(db, f, zoom).await?;
@@ -198,7 +250,7 @@ pub async fn list_events(
 ) -> Result<EventPage, QueryError> {
     let generation = catch_up_events(db, answers).await?;
     let key = key("list", f, "");
-    if let Some(Answer::Page(p)) = answers.locked().lookup(&key, generation) {
+    if let Some(Answer::Page(p)) = answers.get(&key, generation) {
         return Ok(p);
     }
     let page = super::events::list_events(db, f).await?;
@@ -469,7 +521,8 @@ struct KeptTrip {
 
 impl KeptTrip {
     /// Whether any of `changes` could reach what this bundle shows.
-    fn reached_by<'a>(&self, mut changes: impl Iterator<Item = &'a TripDataChange>) -> bool {
+    fn reached_by(&self, batches: &[Arc<[TripDataChange]>]) -> bool {
+        let mut changes = batches.iter().flat_map(|b| b.iter());
         let origin = &self.bundle.flights.origin;
         let airports: Vec<String> = self
             .bundle
@@ -535,11 +588,15 @@ pub async fn still_current(
 
 /// The trip bundles one server keeps (in its `AppState`), by event, origin and party.
 #[derive(Default)]
-pub struct KeptTrips(Mutex<TripEntries>);
+pub struct KeptTrips {
+    kept: Mutex<TripEntries>,
+    /// Held by the one request that reads the changes listed since the last read.
+    reading: tokio::sync::Mutex<()>,
+}
 
 impl KeptTrips {
     fn locked(&self) -> MutexGuard<'_, TripEntries> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Reads the changes to places and offers listed up to `stamp`'s number that this
@@ -548,7 +605,7 @@ impl KeptTrips {
     /// them are let go.
     pub async fn catch_up(&self, db: &DatabaseConnection, stamp: &TripStamp) -> Result<(), DbErr> {
         let upto = stamp.trip_data;
-        let read = {
+        {
             let mut kept = self.locked();
             match &kept.log {
                 None => {
@@ -556,8 +613,14 @@ impl KeptTrips {
                     return Ok(());
                 }
                 Some(log) if log.upto() >= upto => return Ok(()),
-                Some(log) => log.upto(),
+                Some(_) => {}
             }
+        }
+        let _reading = self.reading.lock().await;
+        let read = match &self.locked().log {
+            Some(log) if log.upto() < upto => log.upto(),
+            // Read while this request waited.
+            _ => return Ok(()),
         };
         let rows = trip_data_change::Entity::find()
             .filter(trip_data_change::Column::Seq.gt(read))
@@ -571,17 +634,18 @@ impl KeptTrips {
             .await?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let mut kept = self.locked();
+        let mut guard = self.locked();
+        let kept = &mut *guard;
         if let Some(log) = kept.log.as_mut() {
-            // Unless another request read them meanwhile.
-            if log.upto() == read {
-                log.extend(
-                    rows.iter().map(|r| (r.seq, TripDataChange::of_row(r))),
-                    upto,
-                    (pruned > read).then_some(pruned),
-                    TRIP_DATA_HELD,
-                );
-            }
+            log.extend(
+                rows.iter().map(|r| (r.seq, TripDataChange::of_row(r))),
+                upto,
+                (pruned > read).then_some(pruned),
+                TRIP_DATA_HELD,
+            );
+            // Only the changes since the oldest kept bundle are needed.
+            let oldest = kept.entries.values().map(|k| k.trip_data).min();
+            log.forget_upto(oldest.unwrap_or(upto).min(upto));
         }
         Ok(())
     }
@@ -603,7 +667,7 @@ impl KeptTrips {
                 .as_ref()
                 .and_then(|log| log.between(k.trip_data, stamp.trip_data))
             {
-                Some(mut changes) => k.reached_by(&mut changes),
+                Some(changes) => k.reached_by(&changes),
                 None => true,
             };
             if reached {
