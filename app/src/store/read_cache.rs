@@ -75,6 +75,36 @@ impl KeptAnswer {
     }
 }
 
+/// How requests were answered since the last change was read, for the log: from a kept
+/// answer that was current, from one checked against the changes since, computed anew.
+#[derive(Default)]
+struct Tally {
+    current: u64,
+    checked: u64,
+    computed: u64,
+}
+
+impl Tally {
+    /// Logs the counts and starts again.
+    fn log(&mut self, what: &str, upto: i64) {
+        let Tally {
+            current,
+            checked,
+            computed,
+        } = std::mem::take(self);
+        if current + checked + computed > 0 {
+            tracing::info!(
+                what,
+                upto,
+                current,
+                checked,
+                computed,
+                "kept answers since the last change"
+            );
+        }
+    }
+}
+
 /// A kept answer as it stands at a generation.
 enum Found {
     Current(Answer),
@@ -103,12 +133,17 @@ impl KeptAnswers {
     fn get(&self, key: &str, generation: i64) -> Option<Answer> {
         let found = self.locked().lookup(key, generation);
         match found {
-            Found::Current(answer) => Some(answer),
+            Found::Current(answer) => {
+                self.locked().tally.current += 1;
+                Some(answer)
+            }
             Found::ToCheck(kept, changes) => {
                 if kept.reached_by(&changes) {
                     return None;
                 }
-                self.locked().confirm(key, kept.generation, generation);
+                let mut locked = self.locked();
+                locked.tally.checked += 1;
+                locked.confirm(key, kept.generation, generation);
                 Some(kept.answer)
             }
             Found::Missing => None,
@@ -121,6 +156,7 @@ struct Kept {
     answers: HashMap<String, KeptAnswer>,
     bytes: usize,
     log: Option<ChangeLog<EventChange>>,
+    tally: Tally,
 }
 
 impl Kept {
@@ -159,6 +195,7 @@ impl Kept {
         answer: Answer,
         bytes: usize,
     ) {
+        self.tally.computed += 1;
         if self.bytes + bytes > BUDGET_BYTES {
             self.answers.clear();
             self.bytes = 0;
@@ -202,6 +239,7 @@ async fn catch_up_events(db: &DatabaseConnection, answers: &KeptAnswers) -> Resu
     let (changes, unknown) = event_changes::read(db, read, generation).await?;
     let mut guard = answers.locked();
     let kept = &mut *guard;
+    kept.tally.log("map and list", read);
     if let Some(log) = kept.log.as_mut() {
         log.extend(changes, generation, unknown, EVENT_CHANGES_HELD);
         // Only the changes since the oldest kept answer are needed.
@@ -541,6 +579,7 @@ struct TripEntries {
     entries: HashMap<String, KeptTrip>,
     bytes: usize,
     log: Option<ChangeLog<TripDataChange>>,
+    tally: Tally,
 }
 
 /// What is kept for one event, origin and party under a stamp.
@@ -636,6 +675,7 @@ impl KeptTrips {
             .unwrap_or(0);
         let mut guard = self.locked();
         let kept = &mut *guard;
+        kept.tally.log("trip bundles", read);
         if let Some(log) = kept.log.as_mut() {
             log.extend(
                 rows.iter().map(|r| (r.seq, TripDataChange::of_row(r))),
@@ -674,6 +714,9 @@ impl KeptTrips {
                 return KeptBundle::Missing;
             }
             k.trip_data = stamp.trip_data;
+            kept.tally.checked += 1;
+        } else {
+            kept.tally.current += 1;
         }
         if k.generation == stamp.generation && k.airports == stamp.airports {
             return KeptBundle::Current(k.bundle.clone());
@@ -706,6 +749,7 @@ impl KeptTrips {
         let bytes =
             1024 + serde_json::to_string(bundle).map_or(0, |s| s.len()) + source.description.len();
         let mut kept = self.locked();
+        kept.tally.computed += 1;
         if kept.bytes + bytes > BUDGET_BYTES {
             kept.entries.clear();
             kept.bytes = 0;
