@@ -7,7 +7,9 @@
 # kind, each refresh's time, and the server's memory.
 #
 # Usage: bench/load.sh [N] [SECONDS] [CLIENTS]     (defaults 100000 60 64; SKIP_BUILD=1;
-#   REFRESH=0 for no refresh during the load; WARM=0 to start from a cold server;
+#   REFRESH=0 for no refresh during the load, REFRESHES=K for at most K (one after another
+#   from the start; the default is as many as the minute holds); WARM=0 to start from a
+#   cold server;
 #   BIN=path to measure another build)
 #   wrk comes from Debian (apt-get install wrk); it is installed when missing.
 set -euo pipefail
@@ -86,6 +88,7 @@ EOF
   g=0
   end_at=$((SECONDS + SECONDS_RUN))
   while [ "${REFRESH:-1}" != 0 ] && [ $SECONDS -lt $end_at ]; do
+    [ "${REFRESHES:-0}" = 0 ] || [ $g -lt "$REFRESHES" ] || break
     g=$((g + 1))
     curl -sf "$MOCK/control/generation/$g" >/dev/null
     s=$(date +%s.%N)
@@ -142,7 +145,7 @@ echo "server memory: peak RSS during the load $((rss_max / 1024)) MB; $(grep VmH
 # span (the warm-up and the load up to the first refresh) is left out.
 echo "answers after the first refresh (current / checked and kept / computed):"
 for what in "map and list" "trip bundles"; do
-  grep "kept answers since the last change" "$WORK/server.log" | grep "what=\"\?$what" |
+  { grep "kept answers since the last change" "$WORK/server.log" || true; } | { grep "what=\"\?$what" || true; } |
     sed -n 's/.* current=\([0-9]*\) checked=\([0-9]*\) computed=\([0-9]*\).*/\1 \2 \3/p' |
     awk -v w="$what" 'NR > 1 {c += $1; k += $2; n += $3} END {printf "  %-13s %d / %d / %d\n", w, c, k, n}'
 done
