@@ -681,6 +681,29 @@ async fn kept_answers_survive_changes_that_do_not_reach_them(backend: Backend) {
     txn.commit().await.unwrap();
     let (_, unlisted) = app.get_json(url).await;
     assert_eq!(unlisted["items"][1]["title"], "Renamed again");
+
+    // Listed changes dropped (a day old) before this server read them: the answers kept
+    // before them cannot be checked, and are computed again.
+    event::Entity::update_many()
+        .col_expr(event::Column::Title, Expr::value("Renamed once more"))
+        .filter(event::Column::Id.eq(top.clone()))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    change(abroad.id.clone(), event::Column::Rank, Expr::value(98)).await;
+    app::store::entities::event_change_set::Entity::update_many()
+        .col_expr(
+            app::store::entities::event_change_set::Column::RecordedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::days(2)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    app::store::event_changes::forget_old(&app.db)
+        .await
+        .unwrap();
+    let (_, dropped) = app.get_json(url).await;
+    assert_eq!(dropped["items"][1]["title"], "Renamed once more");
 }
 
 both_backends!(

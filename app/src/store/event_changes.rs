@@ -324,7 +324,7 @@ pub(crate) async fn read(
 }
 
 /// Drops the changes listed more than a day ago, and notes up to which generation.
-pub(crate) async fn forget_old(db: &DatabaseConnection) -> Result<(), DbErr> {
+pub async fn forget_old(db: &DatabaseConnection) -> Result<(), DbErr> {
     let before = Utc::now() - Duration::hours(LISTED_HOURS);
     let old: Option<i64> = event_change_set::Entity::find()
         .select_only()

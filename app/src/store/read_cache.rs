@@ -226,6 +226,7 @@ async fn catch_up_events(db: &DatabaseConnection, answers: &KeptAnswers) -> Resu
                 kept.log = Some(ChangeLog::starting_at(generation));
                 return Ok(generation);
             }
+            // A request that read the generation before another moved the log on.
             Some(log) if log.upto() >= generation => return Ok(generation),
             Some(_) => {}
         }
