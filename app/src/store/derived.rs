@@ -50,15 +50,7 @@ pub enum Rebuilt {
 /// PostgreSQL; SQLite has one writer at a time anyway): two transactions that change events
 /// at once get different generations, and the second waits here for the first.
 async fn next_generation<C: ConnectionTrait>(txn: &C) -> Result<i64, DbErr> {
-    let generation = super::entities::meta::Entity::find_by_id(GENERATION_KEY.to_string())
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .and_then(|m| m.value.parse::<i64>().ok())
-        .unwrap_or(0)
-        + 1;
-    set_meta(txn, GENERATION_KEY, &generation.to_string()).await?;
-    Ok(generation)
+    super::next_number(txn, GENERATION_KEY).await
 }
 
 /// The events' generation as a number.

@@ -346,11 +346,7 @@ pub async fn forget_old(db: &DatabaseConnection) -> Result<(), DbErr> {
         .filter(event_change_set::Column::Generation.lte(upto))
         .exec(&txn)
         .await?;
-    let pruned: i64 = super::get_meta(&txn, PRUNED_KEY)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    super::set_meta(&txn, PRUNED_KEY, &pruned.max(upto).to_string()).await?;
+    super::raise_number(&txn, PRUNED_KEY, upto).await?;
     txn.commit().await
 }
 

@@ -20,7 +20,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr,
-    EntityTrait,
+    EntityTrait, QuerySelect,
 };
 
 pub use sea_orm::DatabaseConnection as Db;
@@ -245,6 +245,35 @@ pub async fn get_meta<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<St
         .one(db)
         .await?
         .map(|m| m.value))
+}
+
+/// Moves the counter kept under `key` in `meta` on by one and answers the new number. Its
+/// row stays locked until the transaction ends (on PostgreSQL; SQLite has one writer at a
+/// time): two transactions get different numbers, and the second waits here for the first,
+/// so the numbers become visible in order.
+pub(crate) async fn next_number<C: ConnectionTrait>(txn: &C, key: &str) -> Result<i64, DbErr> {
+    let number = entities::meta::Entity::find_by_id(key.to_string())
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .and_then(|m| m.value.parse::<i64>().ok())
+        .unwrap_or(0)
+        + 1;
+    set_meta(txn, key, &number.to_string()).await?;
+    Ok(number)
+}
+
+/// Raises the number kept under `key` in `meta` to `number`, unless it is higher already.
+pub(crate) async fn raise_number<C: ConnectionTrait>(
+    txn: &C,
+    key: &str,
+    number: i64,
+) -> Result<(), DbErr> {
+    let now: i64 = get_meta(txn, key)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    set_meta(txn, key, &now.max(number).to_string()).await
 }
 
 /// Writes one metadata value, replacing what was there.

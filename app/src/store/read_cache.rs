@@ -420,14 +420,7 @@ pub async fn trip_data_changed<C: ConnectionTrait>(
     change: TripDataChange,
 ) -> Result<(), DbErr> {
     use sea_orm::ActiveValue::Set;
-    let seq = super::entities::meta::Entity::find_by_id(TRIP_DATA_SEQ_KEY.to_string())
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .and_then(|m| m.value.parse::<i64>().ok())
-        .unwrap_or(0)
-        + 1;
-    super::set_meta(txn, TRIP_DATA_SEQ_KEY, &seq.to_string()).await?;
+    let seq = super::next_number(txn, TRIP_DATA_SEQ_KEY).await?;
     let mut row = trip_data_change::ActiveModel {
         seq: Set(seq),
         recorded_at: Set(Utc::now()),
@@ -479,11 +472,7 @@ pub async fn forget_old_trip_data_changes(db: &DatabaseConnection) -> Result<(),
         .filter(trip_data_change::Column::Seq.lte(upto))
         .exec(&txn)
         .await?;
-    let pruned: i64 = super::get_meta(&txn, TRIP_DATA_PRUNED_KEY)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    super::set_meta(&txn, TRIP_DATA_PRUNED_KEY, &pruned.max(upto).to_string()).await?;
+    super::raise_number(&txn, TRIP_DATA_PRUNED_KEY, upto).await?;
     txn.commit().await
 }
 
