@@ -29,23 +29,30 @@ pub struct ServerState {
 /// Opens the store, brings the schema up to date and loads the bundled reference data.
 pub async fn open_store(config: &Config) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
     let db = app::store::connect(&config.database_url).await?;
-    // Several processes starting together on one PostgreSQL database race to create the
-    // schema; the loser's statement fails, and a second look finds the work done.
-    let mut attempt = 0;
-    while let Err(e) = app::store::migrate(&db).await {
-        attempt += 1;
-        if attempt == 3 {
-            return Err(e);
-        }
-        tracing::warn!(error = %e, "migrating the store failed; trying again");
-        tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
-    }
     let t = Instant::now();
-    let wrote = app::store::reference::load(&db).await?;
+    // Several processes starting together on one store race to create the schema and load
+    // the reference data: the loser's statement fails (on SQLite, "database is locked"
+    // while the other writes), and a later look finds the work done. About 10 s in all.
+    let mut attempt = 0;
+    let wrote = loop {
+        let opened = match app::store::migrate(&db).await {
+            Ok(()) => app::store::reference::load(&db).await,
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(wrote) => break wrote,
+            Err(e) if attempt == 7 => return Err(e),
+            Err(e) => {
+                attempt += 1;
+                tracing::warn!(error = %e, "opening the store failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(300 * attempt)).await;
+            }
+        }
+    };
     tracing::info!(
         wrote,
         millis = t.elapsed().as_millis() as u64,
-        "reference data ready"
+        "store ready"
     );
     Ok(db)
 }

@@ -3,9 +3,9 @@
 //! bumps the store's event generation (`derived::events_changed`, whichever process makes
 //! the change). A map or list answer computed at an earlier generation is served when none
 //! of the events changed since could change it (`event_changes`: an event that matches its
-//! filter before or after moved, came or went, or is shown in it), else computed again; a
-//! change that did not list its events reaches every answer. One primary-key read instead
-//! of the query while nothing changed.
+//! filter before or after moved, came or went, is shown in it, or may now sort onto its
+//! page), else computed again; a change that did not list its events reaches every answer.
+//! One primary-key read instead of the query while nothing changed.
 //!
 //! A trip bundle shows one event, its airports, and places and offers, which change
 //! without the events. Their writers stamp the store in the same transaction
