@@ -68,6 +68,7 @@ run_ingest() { # label database_url [--full]
   # recounted in full).
   sed -n 's/.*commit written \(.*\)/commit: \1/p
     s/.*derived tables updated by difference \(.*\)/derived by difference: \1/p
+    s/.*derived tables counted in the commit \(.*\)/counted in the commit: \1/p
     s/.*derived tables recounted \(.*\)/derived recounted: \1/p' "$WORK/log" |
     sed 's/^/                                     /'
 }

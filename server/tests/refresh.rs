@@ -264,6 +264,15 @@ async fn derived_tables_kept_by_difference_match_a_recount(backend: Backend) {
             &ids[7],
             r#""lat" = "lat" + 0.37, "lon" = "lon" - 0.21"#.into(),
         ),
+        // Narrow copies updated in some of their columns only, and later days written
+        // where there were none, or in place of others.
+        (&ids[9], r#""rank" = "rank" + 3, "local_rank" = 7"#.into()),
+        (&ids[10], format!(r#""impact" = {impact}"#)),
+        (
+            &ids[3],
+            r#""impact" = '[{"date":"2027-05-01","visitors":4},{"date":"2027-05-20","visitors":9}]'"#
+                .into(),
+        ),
     ];
     change_events_with(db, &third, true).await;
     assert!(

@@ -7,17 +7,14 @@
 //! indexes, a moved one the two position indexes, not all fifteen each.
 
 use super::diff::{text_hash, StoredEvent, StoredState};
+use crate::store::column_writes::{self, Columns};
 use crate::store::entities::event;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue, ConnectionTrait, DbErr, EntityTrait, Iterable};
+use sea_orm::{ActiveValue, ConnectionTrait, DbErr, Iterable};
 use std::collections::{HashMap, HashSet};
 
 /// Rows per statement (about 34 values a row, well under SQLite's 32,766 bound parameters
 /// and PostgreSQL's 65,535).
 pub const WRITE_BATCH: usize = 400;
-
-/// A set of event columns, one bit each in `event::Column::iter()` order.
-type Columns = u64;
 
 /// The columns a refresh may rewrite: all but the id and when the event was first seen.
 fn writable() -> Columns {
@@ -149,21 +146,7 @@ async fn write<C: ConnectionTrait>(
     columns: Columns,
     rows: Vec<event::ActiveModel>,
 ) -> Result<(), DbErr> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let update: Vec<event::Column> = event::Column::iter()
-        .filter(|c| columns & bit(*c) != 0)
-        .collect();
-    event::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(event::Column::Id)
-                .update_columns(update)
-                .to_owned(),
-        )
-        .exec(db)
-        .await?;
-    Ok(())
+    column_writes::upsert(db, event::Column::Id, columns, rows).await
 }
 
 #[cfg(test)]

@@ -136,9 +136,22 @@ pub async fn events_changed_and_counted<C: ConnectionTrait>(
         return mark_stale(txn, ids, generation, most).await;
     }
     let ids: Vec<String> = ids.into_iter().collect();
-    count_changes(txn, &ids, Some(generation)).await?;
+    let started = std::time::Instant::now();
+    let (read, counted_cells) = count_changes(txn, &ids, Some(generation)).await?;
+    let counted_rollups = std::time::Instant::now();
     rollup::drop_empty_rows(txn).await?;
-    cells::settle(txn).await
+    let dropped = std::time::Instant::now();
+    cells::settle(txn).await?;
+    tracing::info!(
+        events = ids.len(),
+        read = (read - started).as_secs_f64(),
+        cells = (counted_cells - read).as_secs_f64(),
+        rollups = (counted_rollups - counted_cells).as_secs_f64(),
+        empty_rows = (dropped - counted_rollups).as_secs_f64(),
+        settle = dropped.elapsed().as_secs_f64(),
+        "derived tables counted in the commit"
+    );
+    Ok(())
 }
 
 /// Marks the derived tables stale as a whole (for changes that do not list their events);

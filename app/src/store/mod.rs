@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cells;
 mod change_log;
+pub(crate) mod column_writes;
 pub mod derived;
 pub mod entities;
 pub mod event_changes;

@@ -5,6 +5,7 @@
 //! changes events and rebuilds afterwards. Any other filter, and a stale rollup, is
 //! answered live from `events` by the same function, so the numbers never differ.
 
+use super::column_writes::{self, Columns};
 use super::entities::{event, event_fact, event_fact_day, stats_rollup, visitor_rollup};
 use super::events::ACTIVE;
 use super::{get_meta, set_meta};
@@ -15,7 +16,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 const VALID_KEY: &str = "stats_rollup_valid";
 /// The longest impact pattern (days) among the active events, as of the last rebuild.
@@ -416,6 +417,21 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     Ok(written)
 }
 
+/// Whether an event's stored later days are the ones it has now.
+fn same_days(stored: &[event_fact_day::Model], now: &[event_fact_day::ActiveModel]) -> bool {
+    let mut stored: Vec<(NaiveDate, i64)> = stored.iter().map(|d| (d.day, d.visitors)).collect();
+    let mut now: Vec<(NaiveDate, i64)> = now
+        .iter()
+        .filter_map(|d| match (&d.day, &d.visitors) {
+            (sea_orm::ActiveValue::Set(day), sea_orm::ActiveValue::Set(n)) => Some((*day, *n)),
+            _ => None,
+        })
+        .collect();
+    stored.sort_unstable();
+    now.sort_unstable();
+    stored == now
+}
+
 /// Brings the narrow copies and the rollups up to date for some changed events, by
 /// difference: what each event counted for before (its stored narrow copy) is taken out,
 /// what it counts for now (the event, when active) is put in. `ids` are the changed
@@ -455,8 +471,16 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         let days = ImpactDays::of_fact(f, later.get(&f.id).map(Vec::as_slice).unwrap_or(&[]));
         count_days(&mut visitors, &f.category, &f.country, &days, -1);
     }
-    let mut facts = Vec::with_capacity(now.len());
+    // Each narrow copy is written only where it changed, and only in the columns that did
+    // (`column_writes`): a re-ranked event's copy is updated in place, where deleting and
+    // inserting it rewrote its entries in all five of the table's indexes. Its later days
+    // are likewise written only when they changed.
+    let stored: HashMap<&str, &event_fact::Model> =
+        before.iter().map(|f| (f.id.as_str(), f)).collect();
+    let mut facts: HashMap<Columns, Vec<event_fact::ActiveModel>> = HashMap::new();
     let mut tails = Vec::new();
+    let mut retold: Vec<String> = Vec::new();
+    let mut still: HashSet<&str> = HashSet::new();
     let mut longest = 0i64;
     for e in now {
         let (split, days) = parsed_details(e);
@@ -467,23 +491,52 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         count_days(&mut visitors, &e.category, &e.country, &days, 1);
         longest = longest.max(days.span.unwrap_or(0));
         let (fact, tail) = fact_of(e, &split, &days);
-        facts.push(fact);
-        tails.extend(tail);
+        still.insert(e.id.as_str());
+        let old_days = later.get(&e.id).map(Vec::as_slice).unwrap_or(&[]);
+        let columns = match stored.get(e.id.as_str()) {
+            Some(old) => column_writes::changed(*old, &fact),
+            None => column_writes::all::<event_fact::Entity>(),
+        };
+        if columns != 0 {
+            facts.entry(columns).or_default().push(fact);
+        }
+        if !same_days(old_days, &tail) {
+            if !old_days.is_empty() {
+                retold.push(e.id.clone());
+            }
+            tails.extend(tail);
+        }
     }
-    for chunk in ids.chunks(500) {
+    // The copies of the events no longer active go, with their later days.
+    let gone: Vec<String> = before
+        .iter()
+        .filter(|f| !still.contains(f.id.as_str()))
+        .map(|f| f.id.clone())
+        .collect();
+    for chunk in gone.chunks(500) {
         event_fact::Entity::delete_many()
             .filter(event_fact::Column::Id.is_in(chunk.to_vec()))
             .exec(txn)
             .await?;
+    }
+    for chunk in gone
+        .iter()
+        .filter(|id| later.contains_key(*id))
+        .chain(&retold)
+        .cloned()
+        .collect::<Vec<_>>()
+        .chunks(500)
+    {
         event_fact_day::Entity::delete_many()
             .filter(event_fact_day::Column::EventId.is_in(chunk.to_vec()))
             .exec(txn)
             .await?;
     }
-    for chunk in facts.chunks(500) {
-        event_fact::Entity::insert_many(chunk.to_vec())
-            .exec(txn)
-            .await?;
+    for (columns, rows) in facts {
+        // About 28 values a row: well under either backend's bound-values limit.
+        for chunk in rows.chunks(500) {
+            column_writes::upsert(txn, event_fact::Column::Id, columns, chunk.to_vec()).await?;
+        }
     }
     for chunk in tails.chunks(500) {
         event_fact_day::Entity::insert_many(chunk.to_vec())
