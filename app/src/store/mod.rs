@@ -84,21 +84,32 @@ const SQLITE_CACHE_KIB: u32 = 16 * 1024;
 /// read and spill index pages.
 const SQLITE_BULK_CACHE_KIB: u32 = 256 * 1024;
 
+/// How much of a SQLite store a connection maps into memory while it writes a refresh
+/// (bytes; SQLite caps it at its own build limit, about 2 GiB).
+const SQLITE_BULK_MMAP_BYTES: u64 = 4 << 30;
+
 /// Widens (`wide`) or restores a SQLite connection's page cache around a large write, in
 /// its transaction; PostgreSQL is left as it is. Restored before the commit, so the pooled
 /// connection does not keep the memory.
+///
+/// While wide, the store's file is also read through a memory map: the pages an update
+/// reads in a million-row index then cost a page fault, not a read call each (a 5%
+/// refresh's rank updates of the narrow copies took 5.9 s through read calls and 3.1 s
+/// mapped, `sqlite3` on the bench store). Only dirty pages still take the cache.
 pub(crate) async fn bulk_write_cache<C: ConnectionTrait>(txn: &C, wide: bool) -> Result<(), DbErr> {
     if txn.get_database_backend() != sea_orm::DbBackend::Sqlite {
         return Ok(());
     }
-    let kib = if wide {
-        SQLITE_BULK_CACHE_KIB
+    let (kib, mmap) = if wide {
+        (SQLITE_BULK_CACHE_KIB, SQLITE_BULK_MMAP_BYTES)
     } else {
-        SQLITE_CACHE_KIB
+        (SQLITE_CACHE_KIB, 0)
     };
-    txn.execute_unprepared(&format!("PRAGMA cache_size = -{kib}"))
-        .await
-        .map(|_| ())
+    txn.execute_unprepared(&format!(
+        "PRAGMA cache_size = -{kib}; PRAGMA mmap_size = {mmap}"
+    ))
+    .await
+    .map(|_| ())
 }
 
 /// Drops a table's secondary indexes for a bulk write into it (SQLite only; elsewhere it
