@@ -50,7 +50,10 @@ struct Page {
     #[serde(default)]
     overflow: bool,
     next: Option<String>,
-    results: Vec<Value>,
+    /// Each record's text, read into a [`PhqEvent`] on its own so a bad one is set aside
+    /// alone (and without first building a JSON tree of every record: a million at a time
+    /// on a first load).
+    results: Vec<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -195,7 +198,8 @@ fn demand_days(patterns: &[ImpactPattern]) -> Vec<DemandDay> {
             let date = date_of(&i.date_local)?;
             let visitors = i.value.filter(|v| v.is_finite() && *v >= 0.0)?.round() as i64;
             Some(DemandDay {
-                date: date.format("%Y-%m-%d").to_string(),
+                // `YYYY-MM-DD`: the date was read from ten characters.
+                date: date.to_string(),
                 visitors,
                 position: i.position.clone().unwrap_or_else(|| "event_day".into()),
             })
@@ -204,6 +208,22 @@ fn demand_days(patterns: &[ImpactPattern]) -> Vec<DemandDay> {
     days.sort_by(|a, b| a.date.cmp(&b.date));
     days.dedup_by(|a, b| a.date == b.date);
     days
+}
+
+/// The id of a record that could not be read, to name it by, if it has a readable one.
+fn id_hint(raw: &str) -> String {
+    #[derive(Deserialize)]
+    struct Id {
+        id: Option<Value>,
+    }
+    serde_json::from_str::<Id>(raw)
+        .ok()
+        .and_then(|r| r.id)
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|id| !id.trim().is_empty())
+        .unwrap_or("(no id)")
+        .to_string()
 }
 
 fn instant(s: Option<&str>) -> Option<DateTime<Utc>> {
@@ -218,14 +238,19 @@ fn date_of(s: &str) -> Option<NaiveDate> {
 
 /// Turns one PredictHQ record into a snapshot event, or says why it cannot be used.
 pub fn normalise(raw: Value) -> Result<SnapshotEvent, (String, String)> {
-    let id_hint = raw
-        .get("id")
-        .and_then(Value::as_str)
+    normalise_text(&raw.to_string())
+}
+
+/// [`normalise`] for a record's JSON text, as a page holds it.
+pub fn normalise_text(raw: &str) -> Result<SnapshotEvent, (String, String)> {
+    let e: PhqEvent = match serde_json::from_str(raw) {
+        Ok(e) => e,
+        Err(err) => return Err((id_hint(raw), format!("unreadable record: {err}"))),
+    };
+    let id_hint = Some(e.id.as_str())
         .filter(|id| !id.trim().is_empty())
         .unwrap_or("(no id)")
         .to_string();
-    let e: PhqEvent = serde_json::from_value(raw)
-        .map_err(|err| (id_hint.clone(), format!("unreadable record: {err}")))?;
     let fail = |reason: String| (id_hint.clone(), reason);
     let start = e
         .start_local
@@ -433,7 +458,7 @@ impl PredictHq {
             }
             first = false;
             for raw in page.results {
-                match normalise(raw) {
+                match normalise_text(raw.get()) {
                     Ok(e) => out.events.push(e),
                     Err(bad) => out.invalid.push(bad),
                 }
