@@ -478,7 +478,10 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     let levels: Vec<(u8, f64)> = (0..=MAX_CELL_LEVEL)
         .map(|l| (l, cell_text(level_cell(l)).1))
         .collect();
-    let mut agg: FxHashMap<(u8, String, i64, i64), Agg> = FxHashMap::default();
+    // Keyed by the category's place in `categories`, not its name: ten entries an event,
+    // each found without copying or comparing text.
+    let mut categories: Vec<String> = Vec::new();
+    let mut agg: FxHashMap<(u8, usize, i64, i64), Agg> = FxHashMap::default();
     let mut after = String::new();
     loop {
         let rows: Vec<(String, String, String, f64, f64, String)> = event::Entity::find()
@@ -502,9 +505,16 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
         let Some(last) = rows.last() else { break };
         after = last.0.clone();
         for (id, title, category, lat, lon, _) in rows.iter().filter(|r| r.5 == ACTIVE) {
+            let category = match categories.iter().position(|c| c == category) {
+                Some(k) => k,
+                None => {
+                    categories.push(category.clone());
+                    categories.len() - 1
+                }
+            };
             for &(level, cell) in &levels {
                 let (gy, gx) = cell_of(*lat, *lon, cell);
-                let a = agg.entry((level, category.clone(), gy, gx)).or_default();
+                let a = agg.entry((level, category, gy, gx)).or_default();
                 a.n += 1;
                 a.sum_lat += lat;
                 a.sum_lon += lon;
@@ -526,7 +536,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
         };
         batch.push(cluster_cell::ActiveModel {
             level: Set(i16::from(level)),
-            category: Set(category),
+            category: Set(categories[category].clone()),
             gy: Set(gy as i32),
             gx: Set(gx as i32),
             n: Set(a.n),
