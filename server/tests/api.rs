@@ -496,6 +496,19 @@ async fn stored_cells_give_the_same_clusters_as_a_live_count(backend: Backend) {
     }
 }
 
+/// Renames an event behind the kept answers' back: a write that bumps no generation and
+/// lists no change.
+async fn rename_quietly(db: &sea_orm::DatabaseConnection, id: &str, title: &str) {
+    use app::store::entities::event;
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+    event::Entity::update_many()
+        .col_expr(event::Column::Title, Expr::value(title))
+        .filter(event::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .unwrap();
+}
+
 /// Over-long addresses and oversized bodies are refused before anything parses them,
 /// with a clear error, and the server goes on serving.
 #[tokio::test]
@@ -636,12 +649,7 @@ async fn kept_answers_survive_changes_that_do_not_reach_them(backend: Backend) {
         }
     };
     // A write that bumps no generation: not seen while the answer is kept.
-    event::Entity::update_many()
-        .col_expr(event::Column::Title, Expr::value("Quietly renamed"))
-        .filter(event::Column::Id.eq(top.clone()))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    rename_quietly(&app.db, &top, "Quietly renamed").await;
 
     // An event abroad is re-ranked and moves; a French one below the page drops a rank.
     change(abroad.id.clone(), event::Column::Rank, Expr::value(99)).await;
@@ -670,12 +678,7 @@ async fn kept_answers_survive_changes_that_do_not_reach_them(backend: Backend) {
     assert_eq!(again["total"], first["total"]);
 
     // A change that does not list its events reaches every answer.
-    event::Entity::update_many()
-        .col_expr(event::Column::Title, Expr::value("Renamed again"))
-        .filter(event::Column::Id.eq(top.clone()))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    rename_quietly(&app.db, &top, "Renamed again").await;
     let txn = app.db.begin().await.unwrap();
     app::store::derived::invalidate(&txn).await.unwrap();
     txn.commit().await.unwrap();
@@ -684,12 +687,7 @@ async fn kept_answers_survive_changes_that_do_not_reach_them(backend: Backend) {
 
     // Listed changes dropped (a day old) before this server read them: the answers kept
     // before them cannot be checked, and are computed again.
-    event::Entity::update_many()
-        .col_expr(event::Column::Title, Expr::value("Renamed once more"))
-        .filter(event::Column::Id.eq(top.clone()))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    rename_quietly(&app.db, &top, "Renamed once more").await;
     change(abroad.id.clone(), event::Column::Rank, Expr::value(98)).await;
     app::store::entities::event_change_set::Entity::update_many()
         .col_expr(
