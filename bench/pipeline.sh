@@ -48,7 +48,7 @@ start_mock() { # N generation
 
 run_ingest() { # label database_url [--full]
   local label=$1 url=$2; shift 2
-  env DATABASE_URL="$url" NO_COLOR=1 RUST_LOG=warn,app::ingest=info,app::store::derived=info \
+  env DATABASE_URL="$url" NO_COLOR=1 RUST_LOG=warn,app::ingest=info,app::store::derived=info,app::store::rollup=info \
     /usr/bin/time -f '%e %M' -o "$WORK/time" "$BIN" ingest --json "$@" \
     >"$WORK/report.json" 2>"$WORK/log" || true
   read -r wall rss_kb <"$WORK/time"
@@ -69,7 +69,8 @@ run_ingest() { # label database_url [--full]
   sed -n 's/.*commit written \(.*\)/commit: \1/p
     s/.*derived tables updated by difference \(.*\)/derived by difference: \1/p
     s/.*derived tables counted in the commit \(.*\)/counted in the commit: \1/p
-    s/.*derived tables recounted \(.*\)/derived recounted: \1/p' "$WORK/log" |
+    s/.*derived tables recounted \(.*\)/derived recounted: \1/p
+    s/.*narrow copies and rollups recounted \(.*\)/of which rollups: \1/p' "$WORK/log" |
     sed 's/^/                                     /'
 }
 

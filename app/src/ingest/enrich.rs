@@ -15,11 +15,12 @@ use crate::store::entities::{
 };
 use crate::store::events::{DINING_RADIUS_KM, LODGING_RADIUS_KM};
 use crate::store::read_cache::{event_airports_changed, trip_data_changed, TripDataChange};
+use crate::store::write_behind::write_behind;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -70,40 +71,47 @@ pub async fn record_plan<C: ConnectionTrait>(
     }
     let mut ids: Vec<&str> = wanted.keys().copied().collect();
     ids.sort_unstable();
-    for chunk in ids.chunks(500) {
-        let owed: HashMap<String, i16> = pending_enrichment::Entity::find()
-            .select_only()
-            .column(pending_enrichment::Column::EventId)
-            .column(pending_enrichment::Column::Need)
-            .filter(pending_enrichment::Column::EventId.is_in(chunk.iter().map(|s| s.to_string())))
-            .into_tuple::<(String, i16)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-        let rows = chunk.iter().map(|id| {
-            let need = wanted[id];
-            let need = owed.get(*id).map_or(need, |old| need.min(*old));
-            pending_enrichment::ActiveModel {
-                event_id: Set(id.to_string()),
-                need: Set(need),
-                run_id: Set(run_id),
-                created_at: Set(now),
-            }
-        });
-        pending_enrichment::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(pending_enrichment::Column::EventId)
-                    .update_columns([
-                        pending_enrichment::Column::Need,
-                        pending_enrichment::Column::RunId,
-                    ])
-                    .to_owned(),
-            )
-            .exec(db)
-            .await?;
-    }
-    Ok(())
+    // Each 500 events' rows are built while the 500 before them are written: a first load
+    // owes a million.
+    write_behind(db, |writer| async move {
+        for chunk in ids.chunks(500) {
+            let owed: HashMap<String, i16> = pending_enrichment::Entity::find()
+                .select_only()
+                .column(pending_enrichment::Column::EventId)
+                .column(pending_enrichment::Column::Need)
+                .filter(
+                    pending_enrichment::Column::EventId.is_in(chunk.iter().map(|s| s.to_string())),
+                )
+                .into_tuple::<(String, i16)>()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect();
+            let rows = chunk.iter().map(|id| {
+                let need = wanted[id];
+                let need = owed.get(*id).map_or(need, |old| need.min(*old));
+                pending_enrichment::ActiveModel {
+                    event_id: Set(id.to_string()),
+                    need: Set(need),
+                    run_id: Set(run_id),
+                    created_at: Set(now),
+                }
+            });
+            let statement = pending_enrichment::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::column(pending_enrichment::Column::EventId)
+                        .update_columns([
+                            pending_enrichment::Column::Need,
+                            pending_enrichment::Column::RunId,
+                        ])
+                        .to_owned(),
+                )
+                .build(writer.backend());
+            writer.send(statement).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Calls a from-scratch enrichment of one event would make (for "calls saved").

@@ -9,7 +9,8 @@
 use super::diff::{text_hash, StoredEvent, StoredState};
 use crate::store::column_writes::{self, Columns};
 use crate::store::entities::event;
-use sea_orm::{ActiveValue, ConnectionTrait, DbErr, Iterable};
+use crate::store::write_behind::WriteBehind;
+use sea_orm::{ActiveValue, DbErr, Iterable};
 use std::collections::{HashMap, HashSet};
 
 /// Rows per statement (about 34 values a row, well under SQLite's 32,766 bound parameters
@@ -85,7 +86,7 @@ pub fn columns_to_set(stored: &StoredEvent, row: &event::ActiveModel) -> Columns
 }
 
 /// Collects a commit's event rows and writes them in batches, grouped by the columns they
-/// set. Call [`EventWrites::finish`] at the end.
+/// set, through a [`WriteBehind`]. Call [`EventWrites::finish`] at the end.
 #[derive(Default)]
 pub struct EventWrites {
     /// Rows to write, by the columns they set.
@@ -100,9 +101,9 @@ fn id_of(row: &event::ActiveModel) -> String {
 
 impl EventWrites {
     /// Adds a row, with what the diff read of the stored event (`None` for a new one).
-    pub async fn push<C: ConnectionTrait>(
+    pub(crate) async fn push(
         &mut self,
-        db: &C,
+        db: &WriteBehind,
         row: event::ActiveModel,
         stored: Option<&StoredEvent>,
     ) -> Result<(), DbErr> {
@@ -127,11 +128,11 @@ impl EventWrites {
     }
 
     /// Writes everything still held.
-    pub async fn finish<C: ConnectionTrait>(mut self, db: &C) -> Result<(), DbErr> {
+    pub(crate) async fn finish(mut self, db: &WriteBehind) -> Result<(), DbErr> {
         self.flush(db).await
     }
 
-    async fn flush<C: ConnectionTrait>(&mut self, db: &C) -> Result<(), DbErr> {
+    async fn flush(&mut self, db: &WriteBehind) -> Result<(), DbErr> {
         for (columns, rows) in std::mem::take(&mut self.ready) {
             write(db, columns, rows).await?;
         }
@@ -141,12 +142,15 @@ impl EventWrites {
 }
 
 /// Inserts the rows, or sets `columns` of those already stored.
-async fn write<C: ConnectionTrait>(
-    db: &C,
+async fn write(
+    db: &WriteBehind,
     columns: Columns,
     rows: Vec<event::ActiveModel>,
 ) -> Result<(), DbErr> {
-    column_writes::upsert(db, event::Column::Id, columns, rows).await
+    match column_writes::upsert_statement(db.backend(), event::Column::Id, columns, rows)? {
+        Some(statement) => db.send(statement).await,
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod lock;
 use crate::providers::policy::ProviderError;
 use crate::providers::{EventsClient, Providers};
 use crate::store::entities::{event, event_history, invalid_record, provider_usage, refresh_run};
+use crate::store::write_behind::write_behind;
 use crate::store::{get_meta, set_meta};
 use chrono::{NaiveDate, Utc};
 use diff::{Class, ProviderState, SnapshotEvent, StoredEvent, StoredState, SyncMode};
@@ -17,7 +18,7 @@ use event_writes::WRITE_BATCH;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -517,6 +518,75 @@ enum StageError {
     Cancelled,
 }
 
+/// Writes a commit's changed events and their history rows, in batches: one statement per
+/// few hundred rows, not one per event, each built while the one before it is written.
+/// Returns the stored events the snapshot no longer has, by the reason they are gone.
+async fn write_events(
+    txn: &sea_orm::DatabaseTransaction,
+    diff: &diff::Diff,
+    valid: &[SnapshotEvent],
+    stored: &diff::StoredMap,
+    provider_name: &str,
+    now: chrono::DateTime<Utc>,
+    run_id: i32,
+) -> Result<std::collections::BTreeMap<Option<String>, Vec<String>>, DbErr> {
+    let regions =
+        crate::store::reference::RegionFinder::new(&crate::store::reference::bundled_airports());
+    let regions = &regions;
+    write_behind(txn, |writer| async move {
+        let mut rows = event_writes::EventWrites::default();
+        let mut history: Vec<event_history::ActiveModel> = Vec::new();
+        // Stored events the snapshot no longer has, by the reason they are gone.
+        let mut vanished: std::collections::BTreeMap<Option<String>, Vec<String>> =
+            std::collections::BTreeMap::new();
+        for d in &diff.decisions {
+            if d.class == Class::Unchanged {
+                continue;
+            }
+            match d.snapshot_index.map(|i| &valid[i]) {
+                Some(e) => {
+                    let mut row = active_model(e, provider_name, now, run_id);
+                    if e.region.is_none() {
+                        row.region = Set(regions.region(e.lat, e.lon, &e.country, &e.city));
+                    }
+                    row.last_class = Set(d.class as i16);
+                    if d.class == Class::Gone {
+                        row.state = Set("gone".into());
+                        row.gone_reason = Set(d.gone_reason.clone());
+                    }
+                    rows.push(&writer, row, stored.get(&e.id)).await?;
+                }
+                None => vanished
+                    .entry(d.gone_reason.clone())
+                    .or_default()
+                    .push(d.id.clone()),
+            }
+            history.push(event_history::ActiveModel {
+                event_id: Set(d.id.clone()),
+                run_id: Set(run_id),
+                class: Set(d.class as i16),
+                detail: Set(d.gone_reason.clone().unwrap_or_default()),
+                recorded_at: Set(now),
+                ..Default::default()
+            });
+            if history.len() == WRITE_BATCH {
+                let batch = std::mem::take(&mut history);
+                writer
+                    .send(event_history::Entity::insert_many(batch).build(writer.backend()))
+                    .await?;
+            }
+        }
+        rows.finish(&writer).await?;
+        if !history.is_empty() {
+            writer
+                .send(event_history::Entity::insert_many(history).build(writer.backend()))
+                .await?;
+        }
+        Ok(vanished)
+    })
+    .await
+}
+
 /// When the last successful run of this events provider started (for incremental syncs).
 async fn last_success(
     db: &DatabaseConnection,
@@ -671,120 +741,74 @@ async fn stages(
     // Where the commit's time goes, for the log.
     let began = std::time::Instant::now();
     let txn = db.begin().await?;
-    crate::store::bulk_write_cache(&txn, true).await?;
-    for (provider_id, reason) in &invalid {
-        invalid_record::ActiveModel {
-            run_id: Set(run_id),
-            provider_id: Set(provider_id.chars().take(200).collect()),
-            reason: Set(reason.chars().take(1000).collect()),
-            recorded_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-    }
-    let regions =
-        crate::store::reference::RegionFinder::new(&crate::store::reference::bundled_airports());
-    // A large load into tables with fewer rows than it adds (the first, above all) goes
-    // around their indexes: created again once the rows are in, they cost a sort each.
-    let new_events = diff.count(Class::New);
-    let mut dropped = Vec::new();
-    for table in ["events", "event_history", "pending_enrichment"] {
-        dropped.extend(crate::store::drop_indexes_for_load(&txn, table, new_events).await?);
-    }
-    // Written in batches: one statement per few hundred rows, not one per event.
-    let mut rows = event_writes::EventWrites::default();
-    let mut history: Vec<event_history::ActiveModel> = Vec::new();
-    // Stored events the snapshot no longer has, by the reason they are gone.
-    let mut vanished: std::collections::BTreeMap<Option<String>, Vec<String>> =
-        std::collections::BTreeMap::new();
-    for d in &diff.decisions {
-        if d.class == Class::Unchanged {
-            continue;
-        }
-        match d.snapshot_index.map(|i| &valid[i]) {
-            Some(e) => {
-                let mut row = active_model(e, provider_name, now, run_id);
-                if e.region.is_none() {
-                    row.region = Set(regions.region(e.lat, e.lon, &e.country, &e.city));
-                }
-                row.last_class = Set(d.class as i16);
-                if d.class == Class::Gone {
-                    row.state = Set("gone".into());
-                    row.gone_reason = Set(d.gone_reason.clone());
-                }
-                rows.push(&txn, row, stored.get(&e.id)).await?;
+    let (events_written, states_and_plan, listed) = crate::store::bulk_write(&txn, async {
+        for (provider_id, reason) in &invalid {
+            invalid_record::ActiveModel {
+                run_id: Set(run_id),
+                provider_id: Set(provider_id.chars().take(200).collect()),
+                reason: Set(reason.chars().take(1000).collect()),
+                recorded_at: Set(now),
+                ..Default::default()
             }
-            None => vanished
-                .entry(d.gone_reason.clone())
-                .or_default()
-                .push(d.id.clone()),
-        }
-        history.push(event_history::ActiveModel {
-            event_id: Set(d.id.clone()),
-            run_id: Set(run_id),
-            class: Set(d.class as i16),
-            detail: Set(d.gone_reason.clone().unwrap_or_default()),
-            recorded_at: Set(now),
-            ..Default::default()
-        });
-        if history.len() == WRITE_BATCH {
-            event_history::Entity::insert_many(std::mem::take(&mut history))
-                .exec(&txn)
-                .await?;
-        }
-    }
-    rows.finish(&txn).await?;
-    if !history.is_empty() {
-        event_history::Entity::insert_many(history)
-            .exec(&txn)
+            .insert(&txn)
             .await?;
-    }
-    let events_written = began.elapsed();
-    for (reason, ids) in vanished {
-        for chunk in ids.chunks(WRITE_BATCH) {
+        }
+        // A large load into tables with fewer rows than it adds (the first, above all) goes
+        // around their indexes: created again once the rows are in, they cost a sort each.
+        let new_events = diff.count(Class::New);
+        let mut dropped = Vec::new();
+        for table in ["events", "event_history", "pending_enrichment"] {
+            dropped.extend(crate::store::drop_indexes_for_load(&txn, table, new_events).await?);
+        }
+        let vanished =
+            write_events(&txn, &diff, &valid, &stored, provider_name, now, run_id).await?;
+        let events_written = began.elapsed();
+        for (reason, ids) in vanished {
+            for chunk in ids.chunks(WRITE_BATCH) {
+                event::Entity::update_many()
+                    .col_expr(event::Column::State, Expr::value("gone"))
+                    .col_expr(event::Column::GoneReason, Expr::value(reason.clone()))
+                    .col_expr(event::Column::LastClass, Expr::value(Class::Gone as i16))
+                    .col_expr(event::Column::LastChangedAt, Expr::value(now))
+                    .filter(event::Column::Id.is_in(chunk.to_vec()))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        for chunk in diff.archived.chunks(WRITE_BATCH) {
             event::Entity::update_many()
-                .col_expr(event::Column::State, Expr::value("gone"))
-                .col_expr(event::Column::GoneReason, Expr::value(reason.clone()))
-                .col_expr(event::Column::LastClass, Expr::value(Class::Gone as i16))
-                .col_expr(event::Column::LastChangedAt, Expr::value(now))
+                .col_expr(event::Column::State, Expr::value("archived"))
                 .filter(event::Column::Id.is_in(chunk.to_vec()))
                 .exec(&txn)
                 .await?;
         }
-    }
-    for chunk in diff.archived.chunks(WRITE_BATCH) {
-        event::Entity::update_many()
-            .col_expr(event::Column::State, Expr::value("archived"))
-            .filter(event::Column::Id.is_in(chunk.to_vec()))
-            .exec(&txn)
-            .await?;
-    }
-    // A refresh rewrites an event with the provider's state; an admin's hiding stands.
-    crate::store::moderation::reapply(&txn).await?;
-    enrich::record_plan(&txn, &enrich::plan(&diff, &valid), run_id).await?;
-    crate::store::create_indexes(&txn, &dropped).await?;
-    let states_and_plan = began.elapsed();
-    let changed_ids: Vec<String> = diff
-        .decisions
-        .iter()
-        .filter(|d| d.class != Class::Unchanged)
-        .map(|d| d.id.clone())
-        .chain(diff.archived.iter().cloned())
-        .collect();
-    if !changed_ids.is_empty() {
-        crate::store::derived::events_changed_and_counted(&txn, changed_ids).await?;
-    }
-    if let Some(g) = generation {
-        refresh_run::Entity::update_many()
-            .col_expr(refresh_run::Column::FeedGeneration, Expr::value(g as i32))
-            .filter(refresh_run::Column::Id.eq(run_id))
-            .exec(&txn)
-            .await?;
-    }
-    let listed = began.elapsed();
-    pause(config).await;
-    crate::store::bulk_write_cache(&txn, false).await?;
+        // A refresh rewrites an event with the provider's state; an admin's hiding stands.
+        crate::store::moderation::reapply(&txn).await?;
+        enrich::record_plan(&txn, &enrich::plan(&diff, &valid), run_id).await?;
+        crate::store::create_indexes(&txn, &dropped).await?;
+        let states_and_plan = began.elapsed();
+        let changed_ids: Vec<String> = diff
+            .decisions
+            .iter()
+            .filter(|d| d.class != Class::Unchanged)
+            .map(|d| d.id.clone())
+            .chain(diff.archived.iter().cloned())
+            .collect();
+        if !changed_ids.is_empty() {
+            crate::store::derived::events_changed_and_counted(&txn, changed_ids).await?;
+        }
+        if let Some(g) = generation {
+            refresh_run::Entity::update_many()
+                .col_expr(refresh_run::Column::FeedGeneration, Expr::value(g as i32))
+                .filter(refresh_run::Column::Id.eq(run_id))
+                .exec(&txn)
+                .await?;
+        }
+        let listed = began.elapsed();
+        pause(config).await;
+        Ok((events_written, states_and_plan, listed))
+    })
+    .await?;
     txn.commit().await?;
     tracing::info!(
         events_and_history = events_written.as_secs_f64(),

@@ -8,8 +8,8 @@
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Iterable,
-    ModelTrait,
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    Iterable, ModelTrait, QueryTrait, Statement,
 };
 
 /// A set of an entity's columns, one bit each in `Column::iter()` order.
@@ -50,8 +50,24 @@ where
     C: ConnectionTrait,
     A: ActiveModelTrait + ActiveModelBehavior + Send,
 {
+    if let Some(statement) = upsert_statement(db.get_database_backend(), key, columns, rows)? {
+        db.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
+/// The statement of [`upsert`], for `backend`; `None` when there are no rows.
+pub fn upsert_statement<A>(
+    backend: DbBackend,
+    key: <A::Entity as EntityTrait>::Column,
+    columns: Columns,
+    rows: Vec<A>,
+) -> Result<Option<Statement>, DbErr>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+{
     if rows.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let update: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
         .enumerate()
@@ -61,11 +77,11 @@ where
     if update.is_empty() {
         return Err(DbErr::Custom("an upsert that sets no column".into()));
     }
-    <A::Entity as EntityTrait>::insert_many(rows)
-        .on_conflict(OnConflict::column(key).update_columns(update).to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    Ok(Some(
+        <A::Entity as EntityTrait>::insert_many(rows)
+            .on_conflict(OnConflict::column(key).update_columns(update).to_owned())
+            .build(backend),
+    ))
 }
 
 #[cfg(test)]

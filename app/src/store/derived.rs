@@ -298,20 +298,22 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
         let Some(last) = ids.last() else { break };
         after = last.clone();
         let txn = db.begin().await?;
-        super::bulk_write_cache(&txn, true).await?;
-        // The write comes first: on SQLite a transaction that reads and then writes fails
-        // if another writer committed in between, where one that writes first waits.
-        for chunk in ids.chunks(500) {
-            derived_change::Entity::delete_many()
-                .filter(derived_change::Column::EventId.is_in(chunk.to_vec()))
-                .filter(derived_change::Column::Generation.lte(upto))
-                .exec(&txn)
-                .await?;
-        }
-        let started = std::time::Instant::now();
-        let (read, counted_cells) = count_changes(&txn, &ids, None).await?;
-        let counted_rollups = std::time::Instant::now();
-        super::bulk_write_cache(&txn, false).await?;
+        let (started, read, counted_cells, counted_rollups) = super::bulk_write(&txn, async {
+            // The write comes first: on SQLite a transaction that reads and then writes
+            // fails if another writer committed in between, where one that writes first
+            // waits.
+            for chunk in ids.chunks(500) {
+                derived_change::Entity::delete_many()
+                    .filter(derived_change::Column::EventId.is_in(chunk.to_vec()))
+                    .filter(derived_change::Column::Generation.lte(upto))
+                    .exec(&txn)
+                    .await?;
+            }
+            let started = std::time::Instant::now();
+            let (read, counted_cells) = count_changes(&txn, &ids, None).await?;
+            Ok((started, read, counted_cells, std::time::Instant::now()))
+        })
+        .await?;
         txn.commit().await?;
         spent[0] += read - started;
         spent[1] += counted_cells - read;

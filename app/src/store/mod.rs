@@ -16,6 +16,7 @@ pub mod reference;
 pub mod rollup;
 pub mod stats;
 pub mod trip;
+pub(crate) mod write_behind;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sea_query::OnConflict;
@@ -96,7 +97,7 @@ const SQLITE_BULK_MMAP_BYTES: u64 = 4 << 30;
 /// reads in a million-row index then cost a page fault, not a read call each (a 5%
 /// refresh's rank updates of the narrow copies took 5.9 s through read calls and 3.1 s
 /// mapped, `sqlite3` on the bench store). Only dirty pages still take the cache.
-pub(crate) async fn bulk_write_cache<C: ConnectionTrait>(txn: &C, wide: bool) -> Result<(), DbErr> {
+async fn bulk_write_cache<C: ConnectionTrait>(txn: &C, wide: bool) -> Result<(), DbErr> {
     if txn.get_database_backend() != sea_orm::DbBackend::Sqlite {
         return Ok(());
     }
@@ -110,6 +111,26 @@ pub(crate) async fn bulk_write_cache<C: ConnectionTrait>(txn: &C, wide: bool) ->
     ))
     .await
     .map(|_| ())
+}
+
+/// Runs `write` in `txn` with the connection widened for a large write
+/// ([`bulk_write_cache`]) and restores it however `write` ends. The connection goes back
+/// to the pool after the transaction: a failed refresh must not leave it holding a wide
+/// page cache and a map of the file for the pages it serves next.
+pub(crate) async fn bulk_write<C, T>(
+    txn: &C,
+    write: impl std::future::Future<Output = Result<T, DbErr>>,
+) -> Result<T, DbErr>
+where
+    C: ConnectionTrait,
+{
+    bulk_write_cache(txn, true).await?;
+    let written = write.await;
+    let restored = bulk_write_cache(txn, false).await;
+    // The write's own error, if any, is the one to report.
+    let value = written?;
+    restored?;
+    Ok(value)
 }
 
 /// Drops a table's secondary indexes for a bulk write into it (SQLite only; elsewhere it
@@ -307,7 +328,48 @@ pub async fn set_meta<C: ConnectionTrait>(db: &C, key: &str, value: &str) -> Res
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_path;
+    use super::*;
+    use sea_orm::{Statement, TransactionTrait};
+
+    async fn pragma<C: ConnectionTrait>(db: &C, name: &str) -> i64 {
+        db.query_one_raw(Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            format!("PRAGMA {name}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_bulk_write_gives_the_connection_back_as_it_was() {
+        let dir = std::env::temp_dir().join(format!("ts-bulk-{}", std::process::id()));
+        let url = format!("sqlite://{}/store.db?mode=rwc", dir.display());
+        let db = connect(&url).await.unwrap();
+        let txn = db.begin().await.unwrap();
+        let usual = pragma(&txn, "cache_size").await;
+        assert_eq!(usual, -i64::from(SQLITE_CACHE_KIB));
+        let failed: Result<(), DbErr> = bulk_write(&txn, async {
+            assert_eq!(
+                pragma(&txn, "cache_size").await,
+                -i64::from(SQLITE_BULK_CACHE_KIB)
+            );
+            assert!(pragma(&txn, "mmap_size").await > 0);
+            txn.execute_unprepared("INSERT INTO no_such_table VALUES (1)")
+                .await?;
+            Ok(())
+        })
+        .await;
+        let error = failed.unwrap_err().to_string();
+        assert!(error.contains("no_such_table"), "{error}");
+        assert_eq!(pragma(&txn, "cache_size").await, usual);
+        assert_eq!(pragma(&txn, "mmap_size").await, 0);
+        txn.rollback().await.unwrap();
+        db.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn sqlite_paths_are_found_in_urls() {

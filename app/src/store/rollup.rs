@@ -8,13 +8,14 @@
 use super::column_writes::{self, Columns};
 use super::entities::{event, event_fact, event_fact_day, stats_rollup, visitor_rollup};
 use super::events::ACTIVE;
+use super::write_behind::write_behind;
 use super::{get_meta, set_meta};
 use crate::filter::EventFilter;
 use crate::types::{DemandDay, SpendIndustries};
 use chrono::{Datelike, Duration, NaiveDate};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -311,109 +312,131 @@ fn fact_of(
 /// over the events in id order, in batches, all in one transaction. Returns the rollup
 /// rows written.
 pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    let txn = db.begin().await?;
+    let written = super::bulk_write(&txn, recount(&txn)).await?;
+    txn.commit().await?;
+    Ok(written)
+}
+
+/// The work of [`rebuild`], in its transaction.
+async fn recount(txn: &DatabaseTransaction) -> Result<usize, DbErr> {
     const BATCH: u64 = 20_000;
     const INSERT: usize = 500;
-    let mut stats: HashMap<(String, String, String, String), Sums> = HashMap::new();
-    let mut visitors: VisitorSums = HashMap::new();
-    let mut longest = 0i64;
-    let txn = db.begin().await?;
-    super::bulk_write_cache(&txn, true).await?;
-    event_fact::Entity::delete_many().exec(&txn).await?;
-    event_fact_day::Entity::delete_many().exec(&txn).await?;
+    // Where the time goes, for the log.
+    let started = std::time::Instant::now();
+    event_fact::Entity::delete_many().exec(txn).await?;
+    event_fact_day::Entity::delete_many().exec(txn).await?;
     // Filled from empty: indexed once at the end, not row by row.
-    let mut dropped = super::drop_indexes(&txn, "event_facts").await?;
-    dropped.extend(super::drop_indexes(&txn, "event_fact_days").await?);
-    let mut after = String::new();
-    loop {
-        // No condition on the state: see `cells::rebuild`.
-        let rows: Vec<FactSource> = event::Entity::find()
-            .filter(event::Column::Id.gt(after.clone()))
-            .order_by_asc(event::Column::Id)
-            .limit(BATCH)
-            .into_partial_model()
-            .all(&txn)
-            .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.id.clone();
-        let mut facts = Vec::with_capacity(rows.len());
-        let mut tails = Vec::new();
-        for e in rows.iter().filter(|e| e.state == ACTIVE) {
-            let (split, days) = parsed_details(e);
-            let s = stats.entry(stats_key(e)).or_default();
-            s.add(e.spend_usd, &split, 1);
-            count_days(&mut visitors, &e.category, &e.country, &days, 1);
-            longest = longest.max(days.span.unwrap_or(0));
-            let (fact, tail) = fact_of(e, &split, &days);
-            facts.push(fact);
-            tails.extend(tail);
-        }
-        while !facts.is_empty() {
-            let rest = facts.split_off(facts.len().min(INSERT));
-            event_fact::Entity::insert_many(std::mem::replace(&mut facts, rest))
-                .exec(&txn)
+    let mut dropped = super::drop_indexes(txn, "event_facts").await?;
+    dropped.extend(super::drop_indexes(txn, "event_fact_days").await?);
+    // Each 500 events' copies are built while the 500 before them are written.
+    let (stats, visitors, longest) = write_behind(txn, |writer| async move {
+        let mut stats: HashMap<(String, String, String, String), Sums> = HashMap::new();
+        let mut visitors: VisitorSums = HashMap::new();
+        let mut longest = 0i64;
+        let mut after = String::new();
+        loop {
+            // No condition on the state: see `cells::rebuild`.
+            let rows: Vec<FactSource> = event::Entity::find()
+                .filter(event::Column::Id.gt(after.clone()))
+                .order_by_asc(event::Column::Id)
+                .limit(BATCH)
+                .into_partial_model()
+                .all(txn)
                 .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id.clone();
+            for chunk in rows.chunks(INSERT) {
+                let mut facts = Vec::with_capacity(chunk.len());
+                let mut tails = Vec::new();
+                for e in chunk.iter().filter(|e| e.state == ACTIVE) {
+                    let (split, days) = parsed_details(e);
+                    let s = stats.entry(stats_key(e)).or_default();
+                    s.add(e.spend_usd, &split, 1);
+                    count_days(&mut visitors, &e.category, &e.country, &days, 1);
+                    longest = longest.max(days.span.unwrap_or(0));
+                    let (fact, tail) = fact_of(e, &split, &days);
+                    facts.push(fact);
+                    tails.extend(tail);
+                }
+                if !facts.is_empty() {
+                    writer
+                        .send(event_fact::Entity::insert_many(facts).build(writer.backend()))
+                        .await?;
+                }
+                for part in tails.chunks(INSERT) {
+                    writer
+                        .send(
+                            event_fact_day::Entity::insert_many(part.to_vec())
+                                .build(writer.backend()),
+                        )
+                        .await?;
+                }
+            }
+            if (rows.len() as u64) < BATCH {
+                break;
+            }
         }
-        while !tails.is_empty() {
-            let rest = tails.split_off(tails.len().min(INSERT));
-            event_fact_day::Entity::insert_many(std::mem::replace(&mut tails, rest))
-                .exec(&txn)
-                .await?;
-        }
-        if (rows.len() as u64) < BATCH {
-            break;
-        }
-    }
-    super::create_indexes(&txn, &dropped).await?;
+        Ok((stats, visitors, longest))
+    })
+    .await?;
+    let copied = started.elapsed();
+    super::create_indexes(txn, &dropped).await?;
+    let indexed = started.elapsed();
     let written = stats.len() + visitors.len();
-    stats_rollup::Entity::delete_many().exec(&txn).await?;
-    visitor_rollup::Entity::delete_many().exec(&txn).await?;
-    let mut batch = Vec::with_capacity(500);
-    for ((category, country, month, week), s) in stats {
-        batch.push(stats_rollup::ActiveModel {
-            category: Set(category),
-            country: Set(country),
-            month: Set(month),
-            week: Set(week),
-            events: Set(s.events),
-            spend_events: Set(s.spend_events),
-            spend_total: Set(s.total),
-            spend_accommodation: Set(s.accommodation),
-            spend_hospitality: Set(s.hospitality),
-            spend_transportation: Set(s.transportation),
-        });
-        if batch.len() == 500 {
-            stats_rollup::Entity::insert_many(std::mem::take(&mut batch))
-                .exec(&txn)
-                .await?;
+    stats_rollup::Entity::delete_many().exec(txn).await?;
+    visitor_rollup::Entity::delete_many().exec(txn).await?;
+    // A first load counts a few hundred thousand rollup rows: each statement's rows are
+    // built while the one before is written.
+    write_behind(txn, |writer| async move {
+        let mut stats = stats.into_iter().peekable();
+        while stats.peek().is_some() {
+            let rows = stats
+                .by_ref()
+                .take(500)
+                .map(
+                    |((category, country, month, week), s)| stats_rollup::ActiveModel {
+                        category: Set(category),
+                        country: Set(country),
+                        month: Set(month),
+                        week: Set(week),
+                        events: Set(s.events),
+                        spend_events: Set(s.spend_events),
+                        spend_total: Set(s.total),
+                        spend_accommodation: Set(s.accommodation),
+                        spend_hospitality: Set(s.hospitality),
+                        spend_transportation: Set(s.transportation),
+                    },
+                );
+            let statement = stats_rollup::Entity::insert_many(rows).build(writer.backend());
+            writer.send(statement).await?;
         }
-    }
-    if !batch.is_empty() {
-        stats_rollup::Entity::insert_many(batch).exec(&txn).await?;
-    }
-    let mut batch = Vec::with_capacity(1000);
-    for ((category, country, day), (n, contributions)) in visitors {
-        batch.push(visitor_rollup::ActiveModel {
-            category: Set(category),
-            country: Set(country),
-            day: Set(day_text(day)),
-            visitors: Set(n),
-            contributions: Set(contributions),
-        });
-        if batch.len() == 1000 {
-            visitor_rollup::Entity::insert_many(std::mem::take(&mut batch))
-                .exec(&txn)
-                .await?;
+        let mut visitors = visitors.into_iter().peekable();
+        while visitors.peek().is_some() {
+            let rows = visitors.by_ref().take(1000).map(
+                |((category, country, day), (n, contributions))| visitor_rollup::ActiveModel {
+                    category: Set(category),
+                    country: Set(country),
+                    day: Set(day_text(day)),
+                    visitors: Set(n),
+                    contributions: Set(contributions),
+                },
+            );
+            let statement = visitor_rollup::Entity::insert_many(rows).build(writer.backend());
+            writer.send(statement).await?;
         }
-    }
-    if !batch.is_empty() {
-        visitor_rollup::Entity::insert_many(batch)
-            .exec(&txn)
-            .await?;
-    }
-    set_meta(&txn, LONGEST_PATTERN_KEY, &longest.to_string()).await?;
-    set_meta(&txn, VALID_KEY, "1").await?;
-    super::bulk_write_cache(&txn, false).await?;
-    txn.commit().await?;
+        Ok(())
+    })
+    .await?;
+    set_meta(txn, LONGEST_PATTERN_KEY, &longest.to_string()).await?;
+    set_meta(txn, VALID_KEY, "1").await?;
+    tracing::info!(
+        copies = copied.as_secs_f64(),
+        indexes = (indexed - copied).as_secs_f64(),
+        rollup_rows = started.elapsed().saturating_sub(indexed).as_secs_f64(),
+        rows = written,
+        "narrow copies and rollups recounted"
+    );
     Ok(written)
 }
 
