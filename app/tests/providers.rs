@@ -400,6 +400,33 @@ async fn the_daily_budget_stops_calls() {
     client.fetch(&query()).await.unwrap();
 }
 
+/// Calls made at once share the budget: with three calls left and twelve started together,
+/// three reach the provider.
+#[tokio::test]
+async fn concurrent_calls_never_pass_the_budget_together() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![], None, false)))
+        .mount(&server)
+        .await;
+    let mut policy = fast_policy();
+    policy.daily_budget = 10;
+    // Paced, so each call waits for its slot after checking the budget.
+    policy.rate_per_second = 100.0;
+    let client = phq(&server, &["k"], policy);
+    client.caller.sync_usage(7);
+    let q = query();
+    let answers = futures::future::join_all((0..12).map(|_| client.fetch(&q))).await;
+    let made = answers.iter().filter(|a| a.is_ok()).count();
+    let refused = answers
+        .iter()
+        .filter(|a| matches!(a, Err(ProviderError::BudgetExhausted { .. })))
+        .count();
+    assert_eq!((made, refused), (3, 9));
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert_eq!(client.caller.take_unrecorded(), 3);
+}
+
 #[tokio::test]
 async fn google_places_sends_the_documented_request() {
     let server = MockServer::start().await;

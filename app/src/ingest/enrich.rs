@@ -23,6 +23,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// Place kinds looked up around every venue.
 pub const PLACE_KINDS: [&str; 3] = ["restaurant", "cafe", "lodging"];
@@ -180,9 +181,88 @@ impl Outcome {
 
 type Target = (String, i16, f64, f64, NaiveDate, NaiveDate, String);
 
-/// Runs every owed enrichment, oldest first. `heartbeat(done, total)` is called every few
-/// events or every second (the caller keeps its lock alive and reports progress); when it
-/// answers false the run stops there and the rest stays owed.
+/// One provider lookup owed by a chunk's events. Events at one venue, or flying the same
+/// route on the same day, share it, so it is made once.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Lookup {
+    /// Places of a kind in a location cell (the cell's key, as [`cell`] gives it).
+    Places { cell: String, kind: &'static str },
+    /// Offers on one route and day.
+    Flights {
+        from: String,
+        to: String,
+        day: NaiveDate,
+    },
+}
+
+/// Providers whose later calls this run are pointless (quota, budget, a refused key).
+#[derive(Default)]
+struct Stopped {
+    places: AtomicBool,
+    flights: AtomicBool,
+}
+
+/// Provider lookups in flight at once. Each waits mostly on the provider; their writes are
+/// short transactions of their own, so a few at a time keep the store busy while the
+/// others wait.
+pub const LOOKUPS_IN_FLIGHT: usize = 8;
+
+/// Each distinct lookup with the location it asks about, and each target's lookups (their
+/// indexes in the first).
+type ChunkLookups = (Vec<(Lookup, f64, f64)>, Vec<Vec<usize>>);
+
+/// The lookups a chunk's targets need, each once, in the targets' order (oldest first),
+/// and for each target the indexes of its lookups. A places lookup keeps the location of
+/// the first event that needs it (any location in the cell asks the same question).
+fn chunk_lookups(
+    targets: &[Target],
+    mut codes: HashMap<String, Vec<String>>,
+    origins: &[String],
+    by_code: &HashMap<&str, &airport::Model>,
+) -> ChunkLookups {
+    let mut lookups: Vec<(Lookup, f64, f64)> = Vec::new();
+    let mut index: HashMap<Lookup, usize> = HashMap::new();
+    let mut needs: Vec<Vec<usize>> = Vec::with_capacity(targets.len());
+    let mut add = |lookup: Lookup, lat: f64, lon: f64| -> usize {
+        *index.entry(lookup.clone()).or_insert_with(|| {
+            lookups.push((lookup, lat, lon));
+            lookups.len() - 1
+        })
+    };
+    for t in targets {
+        let mut mine = Vec::new();
+        if t.1 == NEED_FULL {
+            let key = cell(t.2, t.3).0;
+            for kind in PLACE_KINDS {
+                let cell = key.clone();
+                mine.push(add(Lookup::Places { cell, kind }, t.2, t.3));
+            }
+        }
+        let codes = codes.remove(&t.0).unwrap_or_default();
+        let (out_day, back_day) = flight_days(t.4, t.5);
+        for origin in origins {
+            if !by_code.contains_key(origin.as_str()) {
+                continue;
+            }
+            for code in codes.iter().filter(|c| by_code.contains_key(c.as_str())) {
+                if code == origin {
+                    continue;
+                }
+                for (from, to, day) in [(origin, code, out_day), (code, origin, back_day)] {
+                    let (from, to) = (from.clone(), to.clone());
+                    mine.push(add(Lookup::Flights { from, to, day }, t.2, t.3));
+                }
+            }
+        }
+        needs.push(mine);
+    }
+    (lookups, needs)
+}
+
+/// Runs every owed enrichment, oldest first, a chunk of events at a time; within a chunk
+/// the distinct lookups run a few at once. `heartbeat(done, total)` is called every few
+/// lookups or every second (the caller keeps its lock alive and reports progress); when it
+/// answers false no further lookup starts, those in flight finish, and the rest stays owed.
 pub async fn run_pending<H, F>(
     db: &DatabaseConnection,
     providers: &Providers,
@@ -193,6 +273,9 @@ where
     H: FnMut(usize, usize) -> F,
     F: std::future::Future<Output = Result<bool, DbErr>>,
 {
+    use futures::future::{FusedFuture as _, FutureExt as _};
+    use futures::{StreamExt as _, TryStreamExt as _};
+
     let mut out = Outcome::default();
     let places_before = providers.places.calls();
     let flights_before = providers.flights.calls();
@@ -203,14 +286,24 @@ where
     let airports = airport::Entity::find().all(db).await?;
     let by_code: HashMap<&str, &airport::Model> =
         airports.iter().map(|a| (a.iata.as_str(), a)).collect();
-    let mut places_stopped: Option<ProviderError> = None;
-    let mut flights_stopped: Option<ProviderError> = None;
+    // Set once a provider's error makes its later calls pointless, or the heartbeat asks
+    // to stop (read by the lookups in flight).
+    let stopped = Stopped::default();
+    let cancelled = AtomicBool::new(false);
+    let beat = futures::future::Fuse::<F>::terminated();
+    let mut beat = std::pin::pin!(beat);
 
     let mut last_beat = std::time::Instant::now();
     let mut n = 0;
     // Oldest first, a chunk at a time (keyset paging: work left owed stays behind).
     let mut after: Option<(chrono::DateTime<Utc>, String)> = None;
-    'chunks: loop {
+    loop {
+        if stopped.places.load(Relaxed) && stopped.flights.load(Relaxed) {
+            // Both providers are out (budget, quota, outage): nothing more can be done
+            // this run, and the rest stays owed, untouched, for the next.
+            out.deferred += (total - n) as i32;
+            break;
+        }
         let chunk = owed_after(db, after.as_ref()).await?;
         let Some(last) = chunk.last() else { break };
         after = Some((last.created_at, last.event_id.clone()));
@@ -250,84 +343,90 @@ where
                         state.clone(),
                     ))
                 }
+                // Events gone or missing since they were planned count as done.
                 _ => finished.push(p.event_id.clone()),
             }
         }
-        let mut codes = store_airports(db, &airports, &targets).await?;
-        // Events gone or missing since they were planned count as done.
-        n += chunk.len() - targets.len();
-        for t in &targets {
-            if places_stopped.is_some() && flights_stopped.is_some() {
-                // Both providers are out (budget, quota, outage): nothing more can be done
-                // this run, and the rest stays owed, untouched, for the next.
-                out.deferred += (total - n) as i32;
-                remove_done(db, &finished).await?;
-                break 'chunks;
-            }
-            if n % 20 == 0 || last_beat.elapsed() >= std::time::Duration::from_secs(1) {
-                last_beat = std::time::Instant::now();
-                if !heartbeat(n, total).await? {
-                    out.cancelled = true;
-                    out.deferred += (total - n) as i32;
-                    remove_done(db, &finished).await?;
-                    break 'chunks;
-                }
-            }
-            n += 1;
-            let mut complete = true;
-            if t.1 == NEED_FULL {
-                for kind in PLACE_KINDS {
-                    if places_stopped.is_some() {
-                        complete = false;
-                        break;
+        let codes = store_airports(db, &airports, &targets).await?;
+        let (lookups, needs) = chunk_lookups(&targets, codes, origins, &by_code);
+
+        // Each lookup's outcome: true once made or found stored.
+        let mut made = vec![false; lookups.len()];
+        let mut lookups_done = 0usize;
+        let (by_code, stopped, cancelled, all) = (&by_code, &stopped, &cancelled, &lookups);
+        // By index: a stream of borrowed items would not be `Send`.
+        let mut running = futures::stream::iter(0..lookups.len())
+            .map(|i| async move {
+                let (lookup, lat, lon) = &all[i];
+                let answer = match lookup {
+                    _ if cancelled.load(Relaxed) => None,
+                    Lookup::Places { .. } if stopped.places.load(Relaxed) => None,
+                    Lookup::Flights { .. } if stopped.flights.load(Relaxed) => None,
+                    Lookup::Places { kind, .. } => {
+                        Some(lookup_places(db, providers, *lat, *lon, kind).await?)
                     }
-                    match lookup_places(db, providers, t.2, t.3, kind).await? {
-                        Ok(()) => {}
-                        Err(e) => {
-                            out.error(&e);
-                            if e.stops_provider() {
-                                places_stopped = Some(e);
-                            }
-                            complete = false;
-                        }
+                    Lookup::Flights { from, to, day } => {
+                        let (from, to) = (by_code[from.as_str()], by_code[to.as_str()]);
+                        Some(lookup_flights(db, providers, from, to, *day).await?)
                     }
-                }
-            }
-            let codes = codes.remove(&t.0).unwrap_or_default();
-            'flights: for origin in origins {
-                let Some(from) = by_code.get(origin.as_str()) else {
-                    continue;
                 };
-                for code in &codes {
-                    let Some(to) = by_code.get(code.as_str()) else {
-                        continue;
-                    };
-                    if to.iata == from.iata {
-                        continue;
-                    }
-                    let (out_day, back_day) = flight_days(t.4, t.5);
-                    for (a, b, day) in [(*from, *to, out_day), (*to, *from, back_day)] {
-                        if flights_stopped.is_some() {
-                            complete = false;
-                            break 'flights;
-                        }
-                        if let Err(e) = lookup_flights(db, providers, a, b, day).await? {
+                Ok::<_, DbErr>((i, answer))
+            })
+            .buffer_unordered(LOOKUPS_IN_FLIGHT);
+        // The heartbeat runs beside the lookups, never instead of them: a lookup paused
+        // inside its transaction would hold SQLite's write lock that the heartbeat waits for.
+        loop {
+            tokio::select! {
+                next = running.try_next() => {
+                    let Some((i, answer)) = next? else { break };
+                    lookups_done += 1;
+                    match answer {
+                        Some(Ok(())) => made[i] = true,
+                        Some(Err(e)) => {
                             out.error(&e);
                             if e.stops_provider() {
-                                flights_stopped = Some(e);
+                                match lookups[i].0 {
+                                    Lookup::Places { .. } => stopped.places.store(true, Relaxed),
+                                    Lookup::Flights { .. } => stopped.flights.store(true, Relaxed),
+                                }
                             }
-                            complete = false;
                         }
+                        None => {}
+                    }
+                    let due = lookups_done.is_multiple_of(20)
+                        || last_beat.elapsed() >= std::time::Duration::from_secs(1);
+                    if due && beat.is_terminated() && !cancelled.load(Relaxed) {
+                        last_beat = std::time::Instant::now();
+                        // Progress in events: the chunk's share of its lookups done.
+                        let progress = n + chunk.len() * lookups_done / lookups.len();
+                        beat.set(heartbeat(progress, total).fuse());
+                    }
+                }
+                going_on = &mut beat, if !beat.is_terminated() => {
+                    if !going_on? {
+                        cancelled.store(true, Relaxed);
                     }
                 }
             }
-            if complete {
+        }
+        drop(running);
+        if !beat.is_terminated() && !(&mut beat).await? {
+            cancelled.store(true, Relaxed);
+        }
+        n += chunk.len();
+        for (t, mine) in targets.iter().zip(&needs) {
+            if mine.iter().all(|&i| made[i]) {
                 finished.push(t.0.clone());
             } else {
                 out.deferred += 1;
             }
         }
         remove_done(db, &finished).await?;
+        if cancelled.load(Relaxed) {
+            out.cancelled = true;
+            out.deferred += (total - n) as i32;
+            break;
+        }
     }
     out.places_calls = (providers.places.calls() - places_before) as i32;
     out.flights_calls = (providers.flights.calls() - flights_before) as i32;
@@ -487,6 +586,10 @@ async fn lookup_places(
         );
     }
     let now = Utc::now();
+    // In one order, so that two lookups writing the same place (neighbouring cells) at
+    // once wait for each other rather than deadlock.
+    let mut found = found;
+    found.sort_unstable_by(|a, b| a.provider_id.cmp(&b.provider_id));
     let txn = db.begin().await?;
     for p in &found {
         place::Entity::insert(place::ActiveModel {

@@ -162,14 +162,24 @@ impl Caller {
     /// The calls made since the last time this was called, for the store to add to
     /// today's count; they then count as stored.
     pub fn take_unrecorded(&self) -> u32 {
-        let n = self.unrecorded.swap(0, Ordering::Relaxed);
+        // Counted as stored before they stop counting as unrecorded: a call checking the
+        // budget in between sees them twice, never not at all.
+        let n = self.unrecorded.load(Ordering::Relaxed);
         self.stored_today.fetch_add(n, Ordering::Relaxed);
+        self.unrecorded.fetch_sub(n, Ordering::Relaxed);
         n
     }
 
-    /// Calls counted against today's budget.
-    fn used_today(&self) -> u32 {
-        self.stored_today.load(Ordering::Relaxed) + self.unrecorded.load(Ordering::Relaxed)
+    /// Counts one call against today's budget, unless the budget is spent. Checking and
+    /// counting are one step, so calls made at once cannot together pass the budget.
+    fn reserve_call(&self) -> bool {
+        let budget = self.config.daily_budget;
+        self.unrecorded
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |unrecorded| {
+                let used = self.stored_today.load(Ordering::Relaxed) + unrecorded;
+                (budget == 0 || used < budget).then_some(unrecorded + 1)
+            })
+            .is_ok()
     }
 
     /// Waits for the rate limit's next free slot.
@@ -204,10 +214,6 @@ impl Caller {
         let mut attempt = 0u32;
         let mut keys_tried = 0usize;
         loop {
-            let budget = self.config.daily_budget;
-            if budget > 0 && self.used_today() >= budget {
-                return Err(ProviderError::BudgetExhausted { provider, budget });
-            }
             let key_index = self.active_key.load(Ordering::Relaxed);
             let key = if self.keys.is_empty() {
                 ""
@@ -216,9 +222,12 @@ impl Caller {
             } else {
                 return Err(ProviderError::QuotaExhausted { provider });
             };
+            if !self.reserve_call() {
+                let budget = self.config.daily_budget;
+                return Err(ProviderError::BudgetExhausted { provider, budget });
+            }
             self.pace().await;
             self.calls.fetch_add(1, Ordering::Relaxed);
-            self.unrecorded.fetch_add(1, Ordering::Relaxed);
             let verdict = match build(&self.http, key).send().await {
                 Err(e) if e.is_timeout() => {
                     if attempt >= self.config.max_retries {

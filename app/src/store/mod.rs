@@ -285,13 +285,31 @@ pub async fn get_meta<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<St
 /// time): two transactions get different numbers, and the second waits here for the first,
 /// so the numbers become visible in order.
 pub(crate) async fn next_number<C: ConnectionTrait>(txn: &C, key: &str) -> Result<i64, DbErr> {
-    let number = entities::meta::Entity::find_by_id(key.to_string())
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .and_then(|m| m.value.parse::<i64>().ok())
-        .unwrap_or(0)
-        + 1;
+    use entities::meta;
+    let locked = || {
+        meta::Entity::find_by_id(key.to_string())
+            .lock_exclusive()
+            .one(txn)
+    };
+    let mut row = locked().await?;
+    if row.is_none() {
+        // The first number ever: a missing row locks nothing, so two writers at once would
+        // both take 1. The row is made (one of them makes it, the other waits for that
+        // commit), then locked like any other time.
+        meta::Entity::insert(meta::ActiveModel {
+            key: Set(key.to_string()),
+            value: Set("0".to_string()),
+        })
+        .on_conflict(
+            OnConflict::column(meta::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+        row = locked().await?;
+    }
+    let number = row.and_then(|m| m.value.parse::<i64>().ok()).unwrap_or(0) + 1;
     set_meta(txn, key, &number.to_string()).await?;
     Ok(number)
 }
