@@ -371,16 +371,23 @@ async fn bad_records_are_set_aside_with_their_reason() {
     assert_eq!(reasons, ["no-location", "junk"]);
 }
 
-#[tokio::test]
-async fn the_daily_budget_stops_calls() {
+/// A PredictHQ mock answering every query with one empty page, and a client of it under
+/// `policy`.
+async fn empty_feed(policy: PolicyConfig) -> (MockServer, PredictHq) {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![], None, false)))
         .mount(&server)
         .await;
+    let client = phq(&server, &["k"], policy);
+    (server, client)
+}
+
+#[tokio::test]
+async fn the_daily_budget_stops_calls() {
     let mut policy = fast_policy();
     policy.daily_budget = 5;
-    let client = phq(&server, &["k"], policy);
+    let (_server, client) = empty_feed(policy).await;
     client.caller.sync_usage(4);
     client.fetch(&query()).await.unwrap();
     let err = client.fetch(&query()).await.unwrap_err();
@@ -404,16 +411,11 @@ async fn the_daily_budget_stops_calls() {
 /// three reach the provider.
 #[tokio::test]
 async fn concurrent_calls_never_pass_the_budget_together() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![], None, false)))
-        .mount(&server)
-        .await;
     let mut policy = fast_policy();
     policy.daily_budget = 10;
     // Paced, so each call waits for its slot after checking the budget.
     policy.rate_per_second = 100.0;
-    let client = phq(&server, &["k"], policy);
+    let (server, client) = empty_feed(policy).await;
     client.caller.sync_usage(7);
     let q = query();
     let answers = futures::future::join_all((0..12).map(|_| client.fetch(&q))).await;
