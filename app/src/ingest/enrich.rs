@@ -179,7 +179,16 @@ impl Outcome {
     }
 }
 
-type Target = (String, i16, f64, f64, NaiveDate, NaiveDate, String);
+/// An owed event that is still to be enriched: what its lookups are made from.
+struct Target {
+    event_id: String,
+    /// What it is owed: [`NEED_FULL`] or flights only.
+    need: i16,
+    lat: f64,
+    lon: f64,
+    start: NaiveDate,
+    end: NaiveDate,
+}
 
 /// One provider lookup owed by a chunk's events. Events at one venue, or flying the same
 /// route on the same day, share it, so it is made once.
@@ -231,15 +240,15 @@ fn chunk_lookups(
     };
     for t in targets {
         let mut mine = Vec::new();
-        if t.1 == NEED_FULL {
-            let key = cell(t.2, t.3).0;
+        if t.need == NEED_FULL {
+            let key = cell(t.lat, t.lon).0;
             for kind in PLACE_KINDS {
                 let cell = key.clone();
-                mine.push(add(Lookup::Places { cell, kind }, t.2, t.3));
+                mine.push(add(Lookup::Places { cell, kind }, t.lat, t.lon));
             }
         }
-        let codes = codes.remove(&t.0).unwrap_or_default();
-        let (out_day, back_day) = flight_days(t.4, t.5);
+        let codes = codes.remove(&t.event_id).unwrap_or_default();
+        let (out_day, back_day) = flight_days(t.start, t.end);
         for origin in origins {
             if !by_code.contains_key(origin.as_str()) {
                 continue;
@@ -250,7 +259,7 @@ fn chunk_lookups(
                 }
                 for (from, to, day) in [(origin, code, out_day), (code, origin, back_day)] {
                     let (from, to) = (from.clone(), to.clone());
-                    mine.push(add(Lookup::Flights { from, to, day }, t.2, t.3));
+                    mine.push(add(Lookup::Flights { from, to, day }, t.lat, t.lon));
                 }
             }
         }
@@ -333,15 +342,14 @@ where
             match rows.get(&p.event_id) {
                 // Hidden events are still enriched, ready for when an admin shows them.
                 Some((lat, lon, start, end, state)) if state == "active" || state == "hidden" => {
-                    targets.push((
-                        p.event_id.clone(),
-                        p.need,
-                        *lat,
-                        *lon,
-                        *start,
-                        *end,
-                        state.clone(),
-                    ))
+                    targets.push(Target {
+                        event_id: p.event_id.clone(),
+                        need: p.need,
+                        lat: *lat,
+                        lon: *lon,
+                        start: *start,
+                        end: *end,
+                    })
                 }
                 // Events gone or missing since they were planned count as done.
                 _ => finished.push(p.event_id.clone()),
@@ -416,7 +424,7 @@ where
         n += chunk.len();
         for (t, mine) in targets.iter().zip(&needs) {
             if mine.iter().all(|&i| made[i]) {
-                finished.push(t.0.clone());
+                finished.push(t.event_id.clone());
             } else {
                 out.deferred += 1;
             }
@@ -483,18 +491,21 @@ async fn store_airports(
     let mut codes: HashMap<String, Vec<String>> = HashMap::with_capacity(targets.len());
     let mut rows = Vec::new();
     let mut full: Vec<String> = Vec::new();
-    for t in targets.iter().filter(|t| t.1 == NEED_FULL) {
-        full.push(t.0.clone());
-        let nearest = nearest_airports(airports, t.2, t.3);
+    for t in targets.iter().filter(|t| t.need == NEED_FULL) {
+        full.push(t.event_id.clone());
+        let nearest = nearest_airports(airports, t.lat, t.lon);
         for (i, (iata, d)) in nearest.iter().enumerate() {
             rows.push(event_airport::ActiveModel {
-                event_id: Set(t.0.clone()),
+                event_id: Set(t.event_id.clone()),
                 iata: Set(iata.clone()),
                 distance_km: Set((*d * 10.0).round() / 10.0),
                 position: Set(i as i16),
             });
         }
-        codes.insert(t.0.clone(), nearest.into_iter().map(|(c, _)| c).collect());
+        codes.insert(
+            t.event_id.clone(),
+            nearest.into_iter().map(|(c, _)| c).collect(),
+        );
     }
     if !full.is_empty() {
         let txn = db.begin().await?;
@@ -512,8 +523,8 @@ async fn store_airports(
     }
     let flights_only: Vec<String> = targets
         .iter()
-        .filter(|t| t.1 != NEED_FULL)
-        .map(|t| t.0.clone())
+        .filter(|t| t.need != NEED_FULL)
+        .map(|t| t.event_id.clone())
         .collect();
     if !flights_only.is_empty() {
         let stored: Vec<(String, String)> = event_airport::Entity::find()
