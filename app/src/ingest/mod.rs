@@ -539,10 +539,15 @@ async fn write_events(
         // Stored events the snapshot no longer has, by the reason they are gone.
         let mut vanished: std::collections::BTreeMap<Option<String>, Vec<String>> =
             std::collections::BTreeMap::new();
-        for d in &diff.decisions {
-            if d.class == Class::Unchanged {
-                continue;
-            }
+        // In id order: each row's entry in the key's index then lands next to the last
+        // one, where a provider's order (random ids) would touch a page anywhere in it.
+        let mut writes: Vec<&diff::Decision> = diff
+            .decisions
+            .iter()
+            .filter(|d| d.class != Class::Unchanged)
+            .collect();
+        writes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        for d in writes {
             match d.snapshot_index.map(|i| &valid[i]) {
                 Some(e) => {
                     let mut row = active_model(e, provider_name, now, run_id);
