@@ -51,9 +51,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // On every connection of the pool: a 16 MiB page cache (the default 2 MiB made a
         // refresh's index writes on a large store go to the file system page by page),
         // and WAL's usual durability setting.
+        // SQLite's automatic checkpoint is off: see [`spawn_checkpointer`].
         options.map_sqlx_sqlite_opts(|o| {
             o.pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
                 .pragma("synchronous", "NORMAL")
+                .pragma("wal_autocheckpoint", "0")
         });
     } else {
         options.max_connections(16);
@@ -74,8 +76,49 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // WAL lets readers keep reading the previous state while a refresh writes.
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
         db.execute_unprepared("PRAGMA synchronous=NORMAL").await?;
+        spawn_checkpointer(url).await?;
     }
     Ok(db)
+}
+
+/// How often a SQLite store's checkpointer looks for committed pages to copy.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Copies the pages committed to a SQLite store's write-ahead log into its file, in the
+/// background and on a connection of its own, for as long as the runtime runs.
+///
+/// Why not SQLite's automatic checkpoint: it runs inside the commit that takes the log
+/// past its threshold, so the commit of a large write waits while all of it is copied
+/// (2.9 s of a 5% refresh at a million events, 8.5 s of a first load). Here the copying
+/// runs on another core while the refresh goes on and the commit returns. A passive
+/// checkpoint waits for no reader or writer; with several processes on one store, the one
+/// that finds another copying skips its turn.
+async fn spawn_checkpointer(url: &str) -> Result<(), DbErr> {
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .sqlx_logging(false)
+        .min_connections(1)
+        .max_connections(1);
+    let db = Database::connect(options).await?;
+    tokio::spawn(async move {
+        let mut last_error = None;
+        loop {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            match db
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await
+            {
+                Ok(_) => last_error = None,
+                // Once per kind of failure, not five times a second.
+                Err(e) if last_error.as_ref() != Some(&e.to_string()) => {
+                    tracing::warn!(error = %e, "could not checkpoint the store's log");
+                    last_error = Some(e.to_string());
+                }
+                Err(_) => {}
+            }
+        }
+    });
+    Ok(())
 }
 
 /// The page cache of each pooled SQLite connection (KiB).
@@ -385,6 +428,35 @@ mod tests {
         assert_eq!(pragma(&txn, "cache_size").await, usual);
         assert_eq!(pragma(&txn, "mmap_size").await, 0);
         txn.rollback().await.unwrap();
+        db.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Commits do not copy the log into the file themselves; the checkpointer does, soon
+    /// after, while the connection that wrote goes on.
+    #[tokio::test]
+    async fn committed_pages_reach_the_file_without_an_automatic_checkpoint() {
+        let dir = std::env::temp_dir().join(format!("ts-checkpoint-{}", std::process::id()));
+        let url = format!("sqlite://{}/store.db?mode=rwc", dir.display());
+        let db = connect(&url).await.unwrap();
+        assert_eq!(pragma(&db, "wal_autocheckpoint").await, 0);
+        db.execute_unprepared(
+            "CREATE TABLE filler(x TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL \
+             SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO filler \
+             SELECT hex(randomblob(500)) FROM n",
+        )
+        .await
+        .unwrap();
+        // About 2 MB written: in the log at once, in the file once it is copied.
+        let file = dir.join("store.db");
+        let copied = async {
+            while std::fs::metadata(&file).unwrap().len() < 2_000_000 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), copied)
+            .await
+            .expect("the log was not copied into the file");
         db.close().await.unwrap();
         std::fs::remove_dir_all(dir).unwrap();
     }
