@@ -72,6 +72,12 @@ run_ingest() { # label database_url [--full]
     s/.*derived tables recounted \(.*\)/derived recounted: \1/p
     s/.*narrow copies and rollups recounted \(.*\)/of which rollups: \1/p' "$WORK/log" |
     sed 's/^/                                     /'
+  # SQLite's log as the process left it. A clean exit copies it into the file and removes
+  # it; one left behind holds pages that the next process to open the store may still have
+  # to copy (its checkpointer does, in the background).
+  if [ "$BACKEND" = sqlite ] && [ -f "$WORK/bench-$N.db-wal" ]; then
+    echo "                                     log left: $(du -m "$WORK/bench-$N.db-wal" | cut -f1) MB"
+  fi
 }
 
 echo "# bench/pipeline.sh, $(date -u +%F), $(nproc) cores; budgets: places ${PLACES_BUDGET:-3000}, flights ${FLIGHTS_BUDGET:-3000} calls a day"
