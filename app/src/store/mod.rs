@@ -74,11 +74,30 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     });
     if url.starts_with("sqlite:") && !url.contains(":memory:") {
         // WAL lets readers keep reading the previous state while a refresh writes.
-        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        switch_to_wal(&db).await?;
         db.execute_unprepared("PRAGMA synchronous=NORMAL").await?;
         spawn_checkpointer(url).await?;
     }
     Ok(db)
+}
+
+/// Puts a SQLite store in WAL mode (it stays so). Processes opening a new store at once
+/// race to switch it, and SQLite can refuse a switch at once, without waiting out its busy
+/// timeout, while another connection holds the file ("database is locked"): the loser
+/// tries again, then finds the store switched.
+async fn switch_to_wal(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let mut attempt = 0u64;
+    loop {
+        match db.execute_unprepared("PRAGMA journal_mode=WAL").await {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < 10 && e.to_string().contains("database is locked") => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "switching the store to WAL; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// How often a SQLite store's checkpointer looks for committed pages to copy.
