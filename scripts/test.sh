@@ -30,10 +30,37 @@ cargo fmt --all -- --check
 cargo clippy -p app -p server -p migrations --all-targets -- -D warnings
 cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
+# Runs a command for at most LIMIT seconds. Past it, the stacks of every thread of the test
+# binaries still running are printed (gdb), so that a hang names where it waits, and the
+# command is stopped: the run fails instead of holding CI to its limit.
+bounded() {
+  local limit=$1; shift
+  "$@" &
+  local pid=$! waited=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$waited" -ge "$limit" ]; then
+      echo "== still running after ${limit} s: $*; the stacks of its test binaries follow" >&2
+      for p in $(pgrep -f "$PWD/target/debug/deps/" || true); do
+        echo "-- process $p: $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" >&2
+        if command -v gdb >/dev/null 2>&1; then
+          timeout 120 gdb -p "$p" -batch -ex "thread apply all bt 40" 2>/dev/null \
+            | grep -E '^(Thread |#[0-9]+ )' | cut -c1-220 | head -1500 >&2 || true
+        fi
+      done
+      pkill -f "$PWD/target/debug/deps/" || true
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" || true
+      return 124
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+  wait "$pid"
+}
+
 step "unit and integration tests (SQLite and PostgreSQL)"
-# A test that hangs fails the run after 30 minutes instead of holding CI to its limit.
-timeout 1800 cargo test -p app --features ssr
-timeout 1800 cargo test -p server
+bounded 1500 cargo test -p app --features ssr
+bounded 1500 cargo test -p server
 
 step "browser tests (chromium)"
 ./scripts/e2e.sh

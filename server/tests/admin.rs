@@ -26,7 +26,7 @@ impl FormBody for reqwest::RequestBuilder {
 }
 
 fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
+    common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

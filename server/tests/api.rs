@@ -321,7 +321,7 @@ async fn country_and_place_pages(backend: Backend) {
 /// The language switch: a cookie set by `/lang/ko`, the browser's language otherwise.
 async fn pages_speak_korean(backend: Backend) {
     let app = spawn_app(backend, true).await;
-    let no_redirect = reqwest::Client::builder()
+    let no_redirect = common::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -604,7 +604,8 @@ async fn duffel_usage_today(app: &TestApp) -> u32 {
 }
 
 async fn page(url: String) -> String {
-    let resp = reqwest::get(url).await.unwrap();
+    let client = common::client_builder().build().unwrap();
+    let resp = client.get(url).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     resp.text().await.unwrap()
 }

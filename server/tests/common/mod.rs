@@ -90,6 +90,16 @@ pub async fn test_db(backend: Backend) -> TestDb {
     }
 }
 
+/// How long a test waits for one response, body included. A response that never ends (a
+/// request hung in the server) then fails its test, naming the URL, instead of holding the
+/// whole run until CI stops it.
+pub const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The HTTP client the tests use: [`RESPONSE_TIMEOUT`] on every request.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().timeout(RESPONSE_TIMEOUT)
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -188,7 +198,7 @@ pub async fn spawn_app_with(
     });
     let app = TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: client_builder().build().unwrap(),
         db,
         config,
         _test_db: test_db,
