@@ -603,9 +603,8 @@ async fn duffel_usage_today(app: &TestApp) -> u32 {
         .unwrap()
 }
 
-async fn page(url: String) -> String {
-    let client = common::client_builder().build().unwrap();
-    let resp = client.get(url).send().await.unwrap();
+async fn page(app: &TestApp, url: String) -> String {
+    let resp = app.client.get(url).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     resp.text().await.unwrap()
 }
@@ -628,7 +627,7 @@ async fn flights_from_another_origin_are_fetched_on_demand_once() {
     );
 
     let before = m.duffel.received_requests().await.unwrap().len();
-    let html = page(format!("{base}/events/a?origin=nrt")).await;
+    let html = page(&app, format!("{base}/events/a?origin=nrt")).await;
     let asked: Vec<Value> = m.duffel.received_requests().await.unwrap()[before..]
         .iter()
         .map(|r| serde_json::from_slice(&r.body).unwrap())
@@ -653,7 +652,7 @@ async fn flights_from_another_origin_are_fetched_on_demand_once() {
         "on-demand calls counted in the store"
     );
     let again = m.duffel.received_requests().await.unwrap().len();
-    page(format!("{base}/events/a?origin=NRT")).await;
+    page(&app, format!("{base}/events/a?origin=NRT")).await;
     assert_eq!(
         m.duffel.received_requests().await.unwrap().len(),
         again,
@@ -694,7 +693,7 @@ async fn on_demand_lookups_respect_the_budget_other_processes_spent() {
     .await
     .unwrap();
     let before = m.duffel.received_requests().await.unwrap().len();
-    let html = page(format!("{base}/events/a?origin=NRT")).await;
+    let html = page(&app, format!("{base}/events/a?origin=NRT")).await;
     assert_eq!(
         m.duffel.received_requests().await.unwrap().len(),
         before,
