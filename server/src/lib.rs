@@ -182,9 +182,22 @@ async fn refuse_long_uris(
     next.run(req).await
 }
 
+/// The app's page routes, listed once per process.
+///
+/// Why once: Leptos lists them by rendering the app with every resource load held back, and
+/// it holds them back process-wide. A page rendered meanwhile on another thread, by a router
+/// built earlier, kept a resource that never loaded and never answered
+/// (leptos-rs/leptos#4773; the test suite, which builds a router per test, met it twice in
+/// CI). Listed once, before the first router serves, they hold nothing back afterwards.
+pub fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole HTTP application.
 pub fn router(leptos_options: LeptosOptions, app_state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let state = ServerState {
         leptos_options: leptos_options.clone(),
         app: app_state.clone(),

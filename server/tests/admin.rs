@@ -108,7 +108,7 @@ fn admin_entry_points() -> Vec<(&'static str, String, &'static str)> {
         ));
     }
     // Pages, as the router lists them.
-    for route in leptos_axum::generate_route_list(app::App) {
+    for route in server::route_list() {
         let path = route.path().to_string();
         if path.starts_with("/admin") {
             out.push(("GET", path.replace(":id", "1").replace("{id}", "1"), ""));

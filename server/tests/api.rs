@@ -717,3 +717,61 @@ both_backends!(
     country_and_place_pages,
     pages_speak_korean,
 );
+
+/// Pages answer while routers are built beside them in the same process, as this suite does
+/// with an app per test. Listing an app's routes renders it once with every resource load
+/// held back, and Leptos holds them back process-wide: a page whose resource first ran in
+/// that moment waited for ever (leptos-rs/leptos#4773; CI met it twice, 2026-12-06). The
+/// server lists its routes once per process, so a router built later holds nothing back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_answer_while_other_routers_are_built() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let app = spawn_app(Backend::Sqlite, true).await;
+    let building = Arc::new(AtomicBool::new(true));
+    let builder = std::thread::spawn({
+        let building = Arc::clone(&building);
+        let state = server::app_state(&app.config, app.db.clone());
+        let runtime = tokio::runtime::Handle::current();
+        move || {
+            let _entered = runtime.enter();
+            let mut routers = 0u32;
+            while building.load(Ordering::Relaxed) {
+                let options = leptos::prelude::LeptosOptions::builder()
+                    .output_name("toursherpa")
+                    .site_root("target/site")
+                    .build();
+                drop(server::router(options, state.clone()));
+                routers += 1;
+            }
+            routers
+        }
+    });
+    let (_, page) = app.get_json("/api/v1/events?limit=1").await;
+    let event = format!("/events/{}", page["items"][0]["id"].as_str().unwrap());
+    // Eight at a time, so that many first loads meet the routers being built.
+    let paths = ["/", "/dashboard", event.as_str(), "/countries/FR"].repeat(2);
+    for _ in 0..12 {
+        let mut pages = tokio::task::JoinSet::new();
+        for path in &paths {
+            let (client, url, path) = (app.client.clone(), app.url(path), path.to_string());
+            pages.spawn(async move {
+                let resp = client
+                    .get(url)
+                    .timeout(std::time::Duration::from_secs(30))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{path}: {e}"));
+                assert_eq!(resp.status(), 200, "{path}");
+                let html = resp.text().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+                assert!(html.contains("</html>"), "{path}: the whole page");
+            });
+        }
+        while let Some(page) = pages.join_next().await {
+            page.expect("the page answered");
+        }
+    }
+    building.store(false, Ordering::Relaxed);
+    let routers = builder.join().expect("routers build");
+    assert!(routers > 0, "routers were built meanwhile");
+}
