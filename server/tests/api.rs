@@ -727,8 +727,16 @@ both_backends!(
 async fn pages_answer_while_other_routers_are_built() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
+    /// Stops the builder when the test ends, passed or failed.
+    struct Stop(Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::Relaxed);
+        }
+    }
     let app = spawn_app(Backend::Sqlite, true).await;
     let building = Arc::new(AtomicBool::new(true));
+    let stop = Stop(Arc::clone(&building));
     let builder = std::thread::spawn({
         let building = Arc::clone(&building);
         let state = server::app_state(&app.config, app.db.clone());
@@ -771,7 +779,7 @@ async fn pages_answer_while_other_routers_are_built() {
             page.expect("the page answered");
         }
     }
-    building.store(false, Ordering::Relaxed);
+    drop(stop);
     let routers = builder.join().expect("routers build");
     assert!(routers > 0, "routers were built meanwhile");
 }
