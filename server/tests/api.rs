@@ -745,11 +745,7 @@ async fn pages_answer_while_other_routers_are_built() {
             let _entered = runtime.enter();
             let mut routers = 0u32;
             while building.load(Ordering::Relaxed) {
-                let options = leptos::prelude::LeptosOptions::builder()
-                    .output_name("toursherpa")
-                    .site_root("target/site")
-                    .build();
-                drop(server::router(options, state.clone()));
+                drop(server::router(common::leptos_options(), state.clone()));
                 routers += 1;
             }
             routers

@@ -581,11 +581,7 @@ async fn a_killed_refresh_is_finished_by_the_next_run() {
 /// test that swapped the providers after spawning needs a router of its own.
 async fn serve_with_providers(app: &TestApp) -> String {
     let state = server::app_state(&app.config, app.db.clone());
-    let options = leptos::prelude::LeptosOptions::builder()
-        .output_name("toursherpa")
-        .site_root("target/site")
-        .build();
-    let router = server::router(options, state);
+    let router = server::router(common::leptos_options(), state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

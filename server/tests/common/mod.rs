@@ -165,6 +165,14 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
+/// The Leptos options every test's router is built with.
+pub fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("toursherpa")
+        .site_root("target/site")
+        .build()
+}
+
 /// Starts the app on a random port over a fresh store; `refreshed` runs one demo refresh first.
 pub async fn spawn_app(backend: Backend, refreshed: bool) -> TestApp {
     spawn_app_with(backend, refreshed, |_| {}).await
@@ -181,11 +189,7 @@ pub async fn spawn_app_with(
     adjust(&mut config);
     let db = server::open_store(&config).await.expect("store opens");
     let state = server::app_state(&config, db.clone());
-    let options = LeptosOptions::builder()
-        .output_name("toursherpa")
-        .site_root("target/site")
-        .build();
-    let router = server::router(options, state);
+    let router = server::router(leptos_options(), state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
