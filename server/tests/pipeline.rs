@@ -580,16 +580,7 @@ async fn a_killed_refresh_is_finished_by_the_next_run() {
 /// Serves the app with the test's providers: `AppState` is built from the config, so a
 /// test that swapped the providers after spawning needs a router of its own.
 async fn serve_with_providers(app: &TestApp) -> String {
-    let state = server::app_state(&app.config, app.db.clone());
-    let router = server::router(common::leptos_options(), state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service())
-            .await
-            .unwrap()
-    });
-    base
+    common::serve(&app.config, app.db.clone()).await
 }
 
 /// Today's Duffel calls as the store counts them.

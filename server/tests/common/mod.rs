@@ -173,6 +173,22 @@ pub fn leptos_options() -> LeptosOptions {
         .build()
 }
 
+/// Serves the app built from `config` over `db` on a random port; returns its address.
+pub async fn serve(config: &Config, db: DatabaseConnection) -> String {
+    let router = server::router(leptos_options(), server::app_state(config, db));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    address
+}
+
 /// Starts the app on a random port over a fresh store; `refreshed` runs one demo refresh first.
 pub async fn spawn_app(backend: Backend, refreshed: bool) -> TestApp {
     spawn_app_with(backend, refreshed, |_| {}).await
@@ -188,18 +204,7 @@ pub async fn spawn_app_with(
     let mut config = test_config(&test_db.url);
     adjust(&mut config);
     let db = server::open_store(&config).await.expect("store opens");
-    let state = server::app_state(&config, db.clone());
-    let router = server::router(leptos_options(), state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let address = serve(&config, db.clone()).await;
     let app = TestApp {
         address,
         client: client_builder().build().unwrap(),
