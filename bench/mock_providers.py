@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Mock providers for the pipeline benchmark, speaking the documented wire formats:
 
-- PredictHQ `GET /v1/events/` (Bearer token; `active.gte`/`active.lte`, `updated.gte`,
-  `state`, `category`, `limit`/`offset`, `sort=start`; `next` as an absolute URL; at most
-  10,000 results are paged through, beyond that `overflow: true`),
+- PredictHQ `GET /v1/events/` (Bearer token; `active.gte`/`active.lte`, `start.gte`,
+  `updated.gte`, `state`, `category`, `limit`/`offset`, `sort=start`; `next` as an absolute
+  URL; at most 10,000 results are paged through, beyond that `overflow: true`),
 - Google Places (New) `POST /v1/places:searchNearby` (`X-Goog-Api-Key`, field mask),
 - Duffel `POST /air/offer_requests?return_offers=true` (`Duffel-Version: v2`).
 
@@ -183,18 +183,23 @@ class Mock(BaseHTTPRequestHandler):
         with self.lock:
             self.counts[what] += 1
 
-    # The events one query matches, by (generation, active.gte, active.lte, updated.gte): a
-    # client pages through the same query, and a real provider answers each page from an
-    # index, so the mock's own scan of its list is done once per query, not once per page.
+    # The events one query matches, by (generation, active.gte, active.lte, updated.gte,
+    # start.gte): a client pages through the same query, and a real provider answers each
+    # page from an index, so the mock's own scan of its list is done once per query, not
+    # once per page.
     matches = {}
 
-    def matching(self, lo, hi, since):
+    def matching(self, lo, hi, since, start_from):
         feed = self.feed
-        key = (feed.generation, lo, hi, since)
+        key = (feed.generation, lo, hi, since, start_from)
         found = self.matches.get(key)
         if found is None:
-            # Events active in [lo, hi]: start <= hi and end >= lo (events last at most 4 days).
-            first = bisect.bisect_left(feed.starts, str(dt.date.fromisoformat(lo) - dt.timedelta(days=4)))
+            # Events active in [lo, hi]: start <= hi and end >= lo (events last at most 4 days),
+            # and with `start.gte`, starting on or after it.
+            earliest = str(dt.date.fromisoformat(lo) - dt.timedelta(days=4))
+            if start_from is not None:
+                earliest = max(earliest, start_from[:10])
+            first = bisect.bisect_left(feed.starts, earliest)
             last = bisect.bisect_right(feed.starts, hi)
             found = [e for e in feed.events[first:last]
                      if e[1] >= lo and (since is None or e[2] >= since)]
@@ -224,7 +229,7 @@ class Mock(BaseHTTPRequestHandler):
         since = q.get("updated.gte")
         limit = min(int(q.get("limit", "10")), 1000)
         offset = int(q.get("offset", "0"))
-        matching = self.matching(lo, hi, since)
+        matching = self.matching(lo, hi, since, q.get("start.gte"))
         overflow = len(matching) > MAX_RESULTS
         pageable = matching[:MAX_RESULTS]
         page = pageable[offset:offset + limit]

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{
     body_partial_json, body_string_contains, header, method, path, query_param,
+    query_param_is_missing,
 };
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -118,10 +119,12 @@ async fn predicthq_follows_next_to_the_end() {
 #[tokio::test]
 async fn predicthq_splits_an_overflowing_window() {
     let server = MockServer::start().await;
-    // The whole year overflows; each half answers normally.
+    // The whole year overflows; each half answers normally. The later half asks only for
+    // the events that start in it: those that began earlier came with the first half.
     Mock::given(method("GET"))
         .and(query_param("active.gte", "2027-01-01"))
         .and(query_param("active.lte", "2027-12-31"))
+        .and(query_param_is_missing("start.gte"))
         .respond_with(ResponseTemplate::new(200).set_body_json(page(
             vec![phq_event("partial", 1.0, 1.0)],
             None,
@@ -133,6 +136,7 @@ async fn predicthq_splits_an_overflowing_window() {
     Mock::given(method("GET"))
         .and(query_param("active.gte", "2027-01-01"))
         .and(query_param("active.lte", "2027-07-02"))
+        .and(query_param_is_missing("start.gte"))
         .respond_with(ResponseTemplate::new(200).set_body_json(page(
             vec![phq_event("first-half", 1.0, 1.0)],
             None,
@@ -144,6 +148,7 @@ async fn predicthq_splits_an_overflowing_window() {
     Mock::given(method("GET"))
         .and(query_param("active.gte", "2027-07-03"))
         .and(query_param("active.lte", "2027-12-31"))
+        .and(query_param("start.gte", "2027-07-03"))
         .respond_with(ResponseTemplate::new(200).set_body_json(page(
             vec![
                 phq_event("second-half", 1.0, 1.0),

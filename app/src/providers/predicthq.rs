@@ -351,6 +351,14 @@ pub fn normalise_text(raw: &str) -> Result<SnapshotEvent, (String, String)> {
 }
 
 impl PredictHq {
+    /// The first page of one date window of the query.
+    ///
+    /// Every window but the query's first asks only for events that start in it
+    /// (`start.gte`, in UTC like `active.*`): an event lasting several days is active in
+    /// several windows, and without it each of them would send it again. Windows split to
+    /// a day or two each at a million events, so most multi-day events came two or three
+    /// times, each a record to page, send and parse. The first window still takes the
+    /// events that began before the query and are still on.
     fn first_url(&self, q: &EventsQuery, from: NaiveDate, to: NaiveDate) -> String {
         let mut params: Vec<(String, String)> = vec![
             ("active.gte".into(), from.to_string()),
@@ -360,6 +368,9 @@ impl PredictHq {
             ("offset".into(), "0".into()),
             ("sort".into(), "start".into()),
         ];
+        if from > q.from {
+            params.push(("start.gte".into(), from.to_string()));
+        }
         if !self.categories.is_empty() {
             params.push(("category".into(), self.categories.join(",")));
         }
