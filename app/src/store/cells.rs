@@ -474,6 +474,21 @@ pub async fn rebuild_if_stale(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// order, in batches, then the cells written in one transaction. Returns the number of
 /// cell rows.
 pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    let counted = count_all(db).await?;
+    write_counted(db, counted).await
+}
+
+/// Every active event counted into its cells, not yet written ([`count_all`]).
+pub(crate) struct Counted {
+    /// The categories, by the number the cells are keyed with.
+    categories: Vec<String>,
+    cells: FxHashMap<(u8, usize, i64, i64), Agg>,
+}
+
+/// The reading and counting half of [`rebuild`]: reads the events outside any
+/// transaction of its own, so it can run while another connection writes (the rollups'
+/// recount, [`super::derived::rebuild_all`]).
+pub(crate) async fn count_all(db: &DatabaseConnection) -> Result<Counted, DbErr> {
     const BATCH: u64 = 50_000;
     let levels: Vec<(u8, f64)> = (0..=MAX_CELL_LEVEL)
         .map(|l| (l, cell_text(level_cell(l)).1))
@@ -525,6 +540,22 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
             break;
         }
     }
+    Ok(Counted {
+        categories,
+        cells: agg,
+    })
+}
+
+/// The writing half of [`rebuild`]: replaces the stored cells with `counted` and marks
+/// them valid, in one transaction. Returns the number of cell rows.
+pub(crate) async fn write_counted(
+    db: &DatabaseConnection,
+    counted: Counted,
+) -> Result<usize, DbErr> {
+    let Counted {
+        categories,
+        cells: agg,
+    } = counted;
     let count = agg.len();
     let txn = db.begin().await?;
     cluster_cell::Entity::delete_many().exec(&txn).await?;

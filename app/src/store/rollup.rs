@@ -312,14 +312,27 @@ fn fact_of(
 /// over the events in id order, in batches, all in one transaction. Returns the rollup
 /// rows written.
 pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    rebuild_signalling(db, None).await
+}
+
+/// [`rebuild`], saying on `copies_written` when the narrow copies are written and SQLite
+/// is left to index them: work that reads the events elsewhere can then run on the other
+/// core without slowing the copies down ([`super::derived::rebuild_all`]).
+pub(crate) async fn rebuild_signalling(
+    db: &DatabaseConnection,
+    copies_written: Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<usize, DbErr> {
     let txn = db.begin().await?;
-    let written = super::bulk_write(&txn, recount(&txn)).await?;
+    let written = super::bulk_write(&txn, recount(&txn, copies_written)).await?;
     txn.commit().await?;
     Ok(written)
 }
 
 /// The work of [`rebuild`], in its transaction.
-async fn recount(txn: &DatabaseTransaction) -> Result<usize, DbErr> {
+async fn recount(
+    txn: &DatabaseTransaction,
+    copies_written: Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<usize, DbErr> {
     const BATCH: u64 = 20_000;
     const INSERT: usize = 500;
     // Where the time goes, for the log.
@@ -381,6 +394,10 @@ async fn recount(txn: &DatabaseTransaction) -> Result<usize, DbErr> {
     })
     .await?;
     let copied = started.elapsed();
+    if let Some(signal) = copies_written {
+        // Nobody listening is no error: the rebuild goes on the same.
+        let _ = signal.send(());
+    }
     super::create_indexes(txn, &dropped).await?;
     let indexed = started.elapsed();
     let written = stats.len() + visitors.len();
