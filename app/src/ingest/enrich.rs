@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -88,27 +88,33 @@ pub async fn record_plan<C: ConnectionTrait>(
                 .await?
                 .into_iter()
                 .collect();
-            let rows = chunk.iter().map(|id| {
-                let need = wanted[id];
-                let need = owed.get(*id).map_or(need, |old| need.min(*old));
-                pending_enrichment::ActiveModel {
-                    event_id: Set(id.to_string()),
-                    need: Set(need),
-                    run_id: Set(run_id),
-                    created_at: Set(now),
-                }
-            });
-            let statement = pending_enrichment::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::column(pending_enrichment::Column::EventId)
-                        .update_columns([
-                            pending_enrichment::Column::Need,
-                            pending_enrichment::Column::RunId,
-                        ])
-                        .to_owned(),
-                )
-                .build(writer.backend());
-            writer.send(statement).await?;
+            let rows = chunk
+                .iter()
+                .map(|id| {
+                    let need = wanted[id];
+                    let need = owed.get(*id).map_or(need, |old| need.min(*old));
+                    pending_enrichment::ActiveModel {
+                        event_id: Set(id.to_string()),
+                        need: Set(need),
+                        run_id: Set(run_id),
+                        created_at: Set(now),
+                    }
+                })
+                .collect();
+            let statement = crate::store::column_writes::insert_statement(
+                writer.backend(),
+                rows,
+                Some((
+                    pending_enrichment::Column::EventId,
+                    &[
+                        pending_enrichment::Column::Need,
+                        pending_enrichment::Column::RunId,
+                    ],
+                )),
+            )?;
+            if let Some(statement) = statement {
+                writer.send(statement).await?;
+            }
         }
         Ok(())
     })

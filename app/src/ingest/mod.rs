@@ -18,7 +18,7 @@ use event_writes::WRITE_BATCH;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -575,18 +575,11 @@ async fn write_events(
                 ..Default::default()
             });
             if history.len() == WRITE_BATCH {
-                let batch = std::mem::take(&mut history);
-                writer
-                    .send(event_history::Entity::insert_many(batch).build(writer.backend()))
-                    .await?;
+                writer.insert(std::mem::take(&mut history)).await?;
             }
         }
         rows.finish(&writer).await?;
-        if !history.is_empty() {
-            writer
-                .send(event_history::Entity::insert_many(history).build(writer.backend()))
-                .await?;
-        }
+        writer.insert(history).await?;
         Ok(vanished)
     })
     .await

@@ -577,17 +577,25 @@ pub(crate) async fn write_counted(
             single_title: Set(single_title),
         });
         if batch.len() == 1000 {
-            cluster_cell::Entity::insert_many(std::mem::take(&mut batch))
-                .exec(&txn)
-                .await?;
+            insert_cells(&txn, std::mem::take(&mut batch)).await?;
         }
     }
-    if !batch.is_empty() {
-        cluster_cell::Entity::insert_many(batch).exec(&txn).await?;
-    }
+    insert_cells(&txn, batch).await?;
     set_meta(&txn, VALID_KEY, "1").await?;
     txn.commit().await?;
     Ok(count)
+}
+
+async fn insert_cells(
+    txn: &sea_orm::DatabaseTransaction,
+    rows: Vec<cluster_cell::ActiveModel>,
+) -> Result<(), DbErr> {
+    if let Some(statement) =
+        super::column_writes::insert_statement(txn.get_database_backend(), rows, None)?
+    {
+        txn.execute_raw(statement).await?;
+    }
+    Ok(())
 }
 
 /// What some changed events do to one stored cell.

@@ -15,7 +15,7 @@ use crate::types::{DemandDay, SpendIndustries};
 use chrono::{Datelike, Duration, NaiveDate};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -372,18 +372,9 @@ async fn recount(
                     facts.push(fact);
                     tails.extend(tail);
                 }
-                if !facts.is_empty() {
-                    writer
-                        .send(event_fact::Entity::insert_many(facts).build(writer.backend()))
-                        .await?;
-                }
+                writer.insert(facts).await?;
                 for part in tails.chunks(INSERT) {
-                    writer
-                        .send(
-                            event_fact_day::Entity::insert_many(part.to_vec())
-                                .build(writer.backend()),
-                        )
-                        .await?;
+                    writer.insert(part.to_vec()).await?;
                 }
             }
             if (rows.len() as u64) < BATCH {
@@ -408,7 +399,7 @@ async fn recount(
     write_behind(txn, |writer| async move {
         let mut stats = stats.into_iter().peekable();
         while stats.peek().is_some() {
-            let rows = stats
+            let rows: Vec<_> = stats
                 .by_ref()
                 .take(500)
                 .map(
@@ -424,23 +415,26 @@ async fn recount(
                         spend_hospitality: Set(s.hospitality),
                         spend_transportation: Set(s.transportation),
                     },
-                );
-            let statement = stats_rollup::Entity::insert_many(rows).build(writer.backend());
-            writer.send(statement).await?;
+                )
+                .collect();
+            writer.insert(rows).await?;
         }
         let mut visitors = visitors.into_iter().peekable();
         while visitors.peek().is_some() {
-            let rows = visitors.by_ref().take(1000).map(
-                |((category, country, day), (n, contributions))| visitor_rollup::ActiveModel {
-                    category: Set(category),
-                    country: Set(country),
-                    day: Set(day_text(day)),
-                    visitors: Set(n),
-                    contributions: Set(contributions),
-                },
-            );
-            let statement = visitor_rollup::Entity::insert_many(rows).build(writer.backend());
-            writer.send(statement).await?;
+            let rows: Vec<_> = visitors
+                .by_ref()
+                .take(1000)
+                .map(
+                    |((category, country, day), (n, contributions))| visitor_rollup::ActiveModel {
+                        category: Set(category),
+                        country: Set(country),
+                        day: Set(day_text(day)),
+                        visitors: Set(n),
+                        contributions: Set(contributions),
+                    },
+                )
+                .collect();
+            writer.insert(rows).await?;
         }
         Ok(())
     })
@@ -579,9 +573,11 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         }
     }
     for chunk in tails.chunks(500) {
-        event_fact_day::Entity::insert_many(chunk.to_vec())
-            .exec(txn)
-            .await?;
+        if let Some(statement) =
+            column_writes::insert_statement(txn.get_database_backend(), chunk.to_vec(), None)?
+        {
+            txn.execute_raw(statement).await?;
+        }
     }
     let sums = [
         "events",

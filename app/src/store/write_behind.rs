@@ -8,7 +8,7 @@
 //! other core. (The log at debug level says, per bulk write, how long the database was
 //! busy against the whole: when it is busy throughout, only a cheaper write helps.)
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, Statement};
 use std::future::Future;
 
 /// Hands built statements to the writer of [`write_behind`], which executes them in the
@@ -34,6 +34,14 @@ impl WriteBehind {
         // writer can send the statement to the database before the next is built.
         tokio::task::yield_now().await;
         Ok(())
+    }
+
+    /// Queues the insert of `rows` ([`super::column_writes::insert_statement`]), if any.
+    pub async fn insert<A: ActiveModelTrait>(&self, rows: Vec<A>) -> Result<(), DbErr> {
+        match super::column_writes::insert_statement(self.backend, rows, None)? {
+            Some(statement) => self.send(statement).await,
+            None => Ok(()),
+        }
     }
 }
 
