@@ -577,25 +577,13 @@ pub(crate) async fn write_counted(
             single_title: Set(single_title),
         });
         if batch.len() == 1000 {
-            insert_cells(&txn, std::mem::take(&mut batch)).await?;
+            super::column_writes::insert(&txn, std::mem::take(&mut batch)).await?;
         }
     }
-    insert_cells(&txn, batch).await?;
+    super::column_writes::insert(&txn, batch).await?;
     set_meta(&txn, VALID_KEY, "1").await?;
     txn.commit().await?;
     Ok(count)
-}
-
-async fn insert_cells(
-    txn: &sea_orm::DatabaseTransaction,
-    rows: Vec<cluster_cell::ActiveModel>,
-) -> Result<(), DbErr> {
-    if let Some(statement) =
-        super::column_writes::insert_statement(txn.get_database_backend(), rows, None)?
-    {
-        txn.execute_raw(statement).await?;
-    }
-    Ok(())
 }
 
 /// What some changed events do to one stored cell.

@@ -55,6 +55,18 @@ where
     Ok(())
 }
 
+/// Inserts `rows` ([`insert_statement`]); nothing when there are none.
+pub async fn insert<C, A>(db: &C, rows: Vec<A>) -> Result<(), DbErr>
+where
+    C: ConnectionTrait,
+    A: ActiveModelTrait,
+{
+    if let Some(statement) = insert_statement(db.get_database_backend(), rows, None)? {
+        db.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
 /// The statement of [`upsert`], for `backend`; `None` when there are no rows.
 pub fn upsert_statement<A>(
     backend: DbBackend,
@@ -123,18 +135,19 @@ where
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let mixed = || {
+        DbErr::Custom(format!(
+            "rows of one insert into {} set different columns",
+            A::Entity::default().table_name()
+        ))
+    };
     let mut values = Vec::with_capacity(rows.len() * columns.len());
     for (i, mut row) in rows.into_iter().enumerate() {
         sql.push_str(if i == 0 { "(" } else { ", (" });
         for (k, column) in columns.iter().enumerate() {
             match row.take(*column) {
                 ActiveValue::Set(v) | ActiveValue::Unchanged(v) => values.push(v),
-                ActiveValue::NotSet => {
-                    return Err(DbErr::Custom(format!(
-                        "rows of one insert into {} set different columns",
-                        A::Entity::default().table_name()
-                    )))
-                }
+                ActiveValue::NotSet => return Err(mixed()),
             }
             if k > 0 {
                 sql.push_str(", ");
@@ -149,10 +162,7 @@ where
         }
         sql.push(')');
         if <A::Entity as EntityTrait>::Column::iter().any(|c| !row.is_not_set(c)) {
-            return Err(DbErr::Custom(format!(
-                "rows of one insert into {} set different columns",
-                A::Entity::default().table_name()
-            )));
+            return Err(mixed());
         }
     }
     if let Some((key, update)) = on_conflict {

@@ -573,11 +573,7 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         }
     }
     for chunk in tails.chunks(500) {
-        if let Some(statement) =
-            column_writes::insert_statement(txn.get_database_backend(), chunk.to_vec(), None)?
-        {
-            txn.execute_raw(statement).await?;
-        }
+        column_writes::insert(txn, chunk.to_vec()).await?;
     }
     let sums = [
         "events",
