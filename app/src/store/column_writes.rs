@@ -125,46 +125,27 @@ where
     if columns.is_empty() {
         return Err(DbErr::Custom("an insert that sets no column".into()));
     }
-    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-    let mut sql = format!(
-        "INSERT INTO {} ({}) VALUES ",
-        quote(A::Entity::default().table_name()),
-        columns
-            .iter()
-            .map(|c| quote(c.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
     let mixed = || {
         DbErr::Custom(format!(
             "rows of one insert into {} set different columns",
             A::Entity::default().table_name()
         ))
     };
-    let mut values = Vec::with_capacity(rows.len() * columns.len());
-    for (i, mut row) in rows.into_iter().enumerate() {
-        sql.push_str(if i == 0 { "(" } else { ", (" });
-        for (k, column) in columns.iter().enumerate() {
+    let count = rows.len();
+    let mut values = Vec::with_capacity(count * columns.len());
+    for mut row in rows {
+        for column in &columns {
             match row.take(*column) {
                 ActiveValue::Set(v) | ActiveValue::Unchanged(v) => values.push(v),
                 ActiveValue::NotSet => return Err(mixed()),
             }
-            if k > 0 {
-                sql.push_str(", ");
-            }
-            match backend {
-                DbBackend::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&values.len().to_string());
-                }
-                _ => sql.push('?'),
-            }
         }
-        sql.push(')');
         if <A::Entity as EntityTrait>::Column::iter().any(|c| !row.is_not_set(c)) {
             return Err(mixed());
         }
     }
+    let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+    let mut sql = insert_sql(backend, A::Entity::default().table_name(), &names, count);
     if let Some((key, update)) = on_conflict {
         let set: Vec<String> = update
             .iter()
@@ -177,6 +158,44 @@ where
         ));
     }
     Ok(Some(Statement::from_sql_and_values(backend, sql, values)))
+}
+
+/// An identifier in double quotes, any quote in it doubled.
+pub(crate) fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `INSERT INTO "table" ("a", "b") VALUES (?, ?), (?, ?)`: `rows` tuples of placeholders
+/// for the values given row after row (numbered in that order on PostgreSQL).
+pub(crate) fn insert_sql(backend: DbBackend, table: &str, columns: &[&str], rows: usize) -> String {
+    let mut sql = format!(
+        "INSERT INTO {} ({}) VALUES ",
+        quote(table),
+        columns
+            .iter()
+            .map(|c| quote(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut n = 0;
+    for i in 0..rows {
+        sql.push_str(if i == 0 { "(" } else { ", (" });
+        for k in 0..columns.len() {
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match backend {
+                DbBackend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 #[cfg(test)]

@@ -295,35 +295,17 @@ pub(crate) async fn upsert_rows<C: ConnectionTrait>(
     // Well under SQLite's 32,766 bound values a statement.
     let per_statement = (8_000 / columns.len().max(1)).max(1);
     let backend = db.get_database_backend();
-    let quoted = |names: &[&str]| {
-        names
-            .iter()
-            .map(|c| format!("\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let key: Vec<String> = key.iter().map(|k| column_writes::quote(k)).collect();
     for chunk in rows.chunks(per_statement) {
         let mut values = Vec::with_capacity(chunk.len() * columns.len());
-        let mut tuples = Vec::with_capacity(chunk.len());
         for row in chunk {
             debug_assert_eq!(row.len(), columns.len());
-            let marks: Vec<String> = row
-                .iter()
-                .map(|v| {
-                    values.push(v.clone());
-                    match backend {
-                        sea_orm::DbBackend::Postgres => format!("${}", values.len()),
-                        _ => "?".to_string(),
-                    }
-                })
-                .collect();
-            tuples.push(format!("({})", marks.join(", ")));
+            values.extend(row.iter().cloned());
         }
         let sql = format!(
-            "INSERT INTO \"{table}\" ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
-            quoted(columns),
-            tuples.join(", "),
-            quoted(key),
+            "{} ON CONFLICT ({}) DO UPDATE SET {}",
+            column_writes::insert_sql(backend, table, columns, chunk.len()),
+            key.join(", "),
             set.join(", ")
         );
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
