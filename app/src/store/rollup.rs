@@ -308,6 +308,57 @@ fn fact_of(
     (fact, tail)
 }
 
+/// What a rebuild has counted so far: the rollups' sums and the longest impact pattern.
+#[derive(Default)]
+struct Counted {
+    stats: HashMap<(String, String, String, String), Sums>,
+    visitors: VisitorSums,
+    longest: i64,
+}
+
+/// One batch of events counted, and the statements that write its narrow copies.
+struct Built {
+    counted: Counted,
+    statements: Vec<sea_orm::Statement>,
+}
+
+/// Counts a batch of events into `counted` and builds the inserts of their narrow copies
+/// (500 events a statement, and their later days).
+fn build_copies(
+    backend: sea_orm::DbBackend,
+    rows: Vec<FactSource>,
+    mut counted: Counted,
+) -> Result<Built, DbErr> {
+    const INSERT: usize = 500;
+    let mut statements = Vec::new();
+    for chunk in rows.chunks(INSERT) {
+        let mut facts = Vec::with_capacity(chunk.len());
+        let mut tails = Vec::new();
+        for e in chunk.iter().filter(|e| e.state == ACTIVE) {
+            let (split, days) = parsed_details(e);
+            let s = counted.stats.entry(stats_key(e)).or_default();
+            s.add(e.spend_usd, &split, 1);
+            count_days(&mut counted.visitors, &e.category, &e.country, &days, 1);
+            counted.longest = counted.longest.max(days.span.unwrap_or(0));
+            let (fact, tail) = fact_of(e, &split, &days);
+            facts.push(fact);
+            tails.extend(tail);
+        }
+        statements.extend(column_writes::insert_statement(backend, facts, None)?);
+        for part in tails.chunks(INSERT) {
+            statements.extend(column_writes::insert_statement(
+                backend,
+                part.to_vec(),
+                None,
+            )?);
+        }
+    }
+    Ok(Built {
+        counted,
+        statements,
+    })
+}
+
 /// Recounts every active event into the rollups and rewrites the narrow copies: one pass
 /// over the events in id order, in batches, all in one transaction. Returns the rollup
 /// rows written.
@@ -323,18 +374,18 @@ pub(crate) async fn rebuild_signalling(
     copies_written: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<usize, DbErr> {
     let txn = db.begin().await?;
-    let written = super::bulk_write(&txn, recount(&txn, copies_written)).await?;
+    let written = super::bulk_write(&txn, recount(db, &txn, copies_written)).await?;
     txn.commit().await?;
     Ok(written)
 }
 
 /// The work of [`rebuild`], in its transaction.
 async fn recount(
+    db: &DatabaseConnection,
     txn: &DatabaseTransaction,
     copies_written: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<usize, DbErr> {
     const BATCH: u64 = 20_000;
-    const INSERT: usize = 500;
     // Where the time goes, for the log.
     let started = std::time::Instant::now();
     event_fact::Entity::delete_many().exec(txn).await?;
@@ -342,48 +393,79 @@ async fn recount(
     // Filled from empty: indexed once at the end, not row by row.
     let mut dropped = super::drop_indexes(txn, "event_facts").await?;
     dropped.extend(super::drop_indexes(txn, "event_fact_days").await?);
-    // Each 500 events' copies are built while the 500 before them are written.
+    // On SQLite the events are read on a connection of their own, so that SQLite reads
+    // the next batch on one thread while it writes the last on another. Its snapshot is
+    // taken at its first read, after `txn` has written: no other writer can commit until
+    // `txn` does, so both see the same events. (PostgreSQL reads in `txn`: there another
+    // transaction could commit in between.)
+    let owned_reader = if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        Some(db.begin().await?)
+    } else {
+        None
+    };
+    let reader = owned_reader.as_ref();
+    // Three things at once: the next batch of events is read (on SQLite, by the reader's
+    // thread), the batch before it is counted and its copies' inserts built on a blocking
+    // thread, and the one before that is written. Done one after another on the task that
+    // feeds the writer, reading and building took as long again as writing.
+    let backend = txn.get_database_backend();
     let (stats, visitors, longest) = write_behind(txn, |writer| async move {
-        let mut stats: HashMap<(String, String, String, String), Sums> = HashMap::new();
-        let mut visitors: VisitorSums = HashMap::new();
-        let mut longest = 0i64;
-        let mut after = String::new();
-        loop {
-            // No condition on the state: see `cells::rebuild`.
-            let rows: Vec<FactSource> = event::Entity::find()
-                .filter(event::Column::Id.gt(after.clone()))
-                .order_by_asc(event::Column::Id)
-                .limit(BATCH)
-                .into_partial_model()
-                .all(txn)
-                .await?;
-            let Some(last) = rows.last() else { break };
-            after = last.id.clone();
-            for chunk in rows.chunks(INSERT) {
-                let mut facts = Vec::with_capacity(chunk.len());
-                let mut tails = Vec::new();
-                for e in chunk.iter().filter(|e| e.state == ACTIVE) {
-                    let (split, days) = parsed_details(e);
-                    let s = stats.entry(stats_key(e)).or_default();
-                    s.add(e.spend_usd, &split, 1);
-                    count_days(&mut visitors, &e.category, &e.country, &days, 1);
-                    longest = longest.max(days.span.unwrap_or(0));
-                    let (fact, tail) = fact_of(e, &split, &days);
-                    facts.push(fact);
-                    tails.extend(tail);
-                }
-                writer.insert(facts).await?;
-                for part in tails.chunks(INSERT) {
-                    writer.insert(part.to_vec()).await?;
+        let (batches, mut read) = tokio::sync::mpsc::channel::<Vec<FactSource>>(1);
+        let reading = async move {
+            let mut after = String::new();
+            loop {
+                // No condition on the state: see `cells::rebuild`.
+                let batch = event::Entity::find()
+                    .filter(event::Column::Id.gt(after.clone()))
+                    .order_by_asc(event::Column::Id)
+                    .limit(BATCH)
+                    .into_partial_model();
+                let rows: Vec<FactSource> = match reader {
+                    Some(reader) => batch.all(reader).await?,
+                    None => batch.all(txn).await?,
+                };
+                let Some(last) = rows.last() else { break };
+                after = last.id.clone();
+                let more = rows.len() as u64 == BATCH;
+                if batches.send(rows).await.is_err() || !more {
+                    // A closed channel: the writing stopped, with the error to report.
+                    break;
                 }
             }
-            if (rows.len() as u64) < BATCH {
-                break;
+            Ok::<(), DbErr>(())
+        };
+        let writing = async {
+            let mut counted = Counted::default();
+            let mut building: Option<tokio::task::JoinHandle<Result<Built, DbErr>>> = None;
+            loop {
+                let rows = read.recv().await;
+                if let Some(built) = building.take() {
+                    let built = built.await.map_err(|e| {
+                        DbErr::Custom(format!("building the copies stopped: {e}"))
+                    })??;
+                    counted = built.counted;
+                    for statement in built.statements {
+                        writer.send(statement).await?;
+                    }
+                }
+                let Some(rows) = rows else { break };
+                let counting = std::mem::take(&mut counted);
+                building = Some(tokio::task::spawn_blocking(move || {
+                    build_copies(backend, rows, counting)
+                }));
             }
-        }
-        Ok((stats, visitors, longest))
+            drop(read);
+            Ok::<_, DbErr>((counted.stats, counted.visitors, counted.longest))
+        };
+        let (read, written) = tokio::join!(reading, writing);
+        let written = written?;
+        read?;
+        Ok(written)
     })
     .await?;
+    if let Some(reader) = owned_reader {
+        reader.rollback().await?;
+    }
     let copied = started.elapsed();
     if let Some(signal) = copies_written {
         // Nobody listening is no error: the rebuild goes on the same.
