@@ -9,8 +9,7 @@
 use super::diff::{text_hash, StoredEvent, StoredState};
 use crate::store::column_writes::{self, Columns};
 use crate::store::entities::event;
-use crate::store::write_behind::WriteBehind;
-use sea_orm::{ActiveValue, DbErr, Iterable};
+use sea_orm::{ActiveValue, DbBackend, DbErr, Iterable, Statement};
 use std::collections::{HashMap, HashSet};
 
 /// Rows per statement (about 34 values a row, well under SQLite's 32,766 bound parameters
@@ -85,10 +84,15 @@ pub fn columns_to_set(stored: &StoredEvent, row: &event::ActiveModel) -> Columns
     writable() & !kept
 }
 
-/// Collects a commit's event rows and writes them in batches, grouped by the columns they
-/// set, through a [`WriteBehind`]. Call [`EventWrites::finish`] at the end.
-#[derive(Default)]
+/// Where built statements go, in order ([`EventWrites`]); an error stops the building.
+pub type StatementSink<'a> = dyn FnMut(Statement) -> Result<(), DbErr> + 'a;
+
+/// Collects a commit's event rows and turns them into statements in batches, grouped by
+/// the columns they set, handed to a [`StatementSink`]. Call [`EventWrites::finish`] at
+/// the end. Synchronous, so that a commit can build its statements on a thread of their
+/// own while the connection executes the ones before.
 pub struct EventWrites {
+    backend: DbBackend,
     /// Rows to write, by the columns they set.
     ready: HashMap<Columns, Vec<event::ActiveModel>>,
     /// Ids not written yet: one statement may not write a row twice (PostgreSQL refuses).
@@ -100,10 +104,18 @@ fn id_of(row: &event::ActiveModel) -> String {
 }
 
 impl EventWrites {
+    pub fn new(backend: DbBackend) -> EventWrites {
+        EventWrites {
+            backend,
+            ready: HashMap::new(),
+            ids: HashSet::new(),
+        }
+    }
+
     /// Adds a row, with what the diff read of the stored event (`None` for a new one).
-    pub(crate) async fn push(
+    pub(crate) fn push(
         &mut self,
-        db: &WriteBehind,
+        sink: &mut StatementSink<'_>,
         row: event::ActiveModel,
         stored: Option<&StoredEvent>,
     ) -> Result<(), DbErr> {
@@ -111,7 +123,7 @@ impl EventWrites {
         if !self.ids.insert(id.clone()) {
             // The same event twice in one snapshot: the later row wins, so the earlier
             // one is written first.
-            self.flush(db).await?;
+            self.flush(sink)?;
             self.ids.insert(id);
         }
         let columns = stored.map_or_else(writable, |s| columns_to_set(s, &row));
@@ -122,34 +134,35 @@ impl EventWrites {
             for row in &rows {
                 self.ids.remove(&id_of(row));
             }
-            write(db, columns, rows).await?;
+            self.write(sink, columns, rows)?;
         }
         Ok(())
     }
 
-    /// Writes everything still held.
-    pub(crate) async fn finish(mut self, db: &WriteBehind) -> Result<(), DbErr> {
-        self.flush(db).await
+    /// Hands over everything still held.
+    pub(crate) fn finish(mut self, sink: &mut StatementSink<'_>) -> Result<(), DbErr> {
+        self.flush(sink)
     }
 
-    async fn flush(&mut self, db: &WriteBehind) -> Result<(), DbErr> {
+    fn flush(&mut self, sink: &mut StatementSink<'_>) -> Result<(), DbErr> {
         for (columns, rows) in std::mem::take(&mut self.ready) {
-            write(db, columns, rows).await?;
+            self.write(sink, columns, rows)?;
         }
         self.ids.clear();
         Ok(())
     }
-}
 
-/// Inserts the rows, or sets `columns` of those already stored.
-async fn write(
-    db: &WriteBehind,
-    columns: Columns,
-    rows: Vec<event::ActiveModel>,
-) -> Result<(), DbErr> {
-    match column_writes::upsert_statement(db.backend(), event::Column::Id, columns, rows)? {
-        Some(statement) => db.send(statement).await,
-        None => Ok(()),
+    /// Inserts the rows, or sets `columns` of those already stored.
+    fn write(
+        &self,
+        sink: &mut StatementSink<'_>,
+        columns: Columns,
+        rows: Vec<event::ActiveModel>,
+    ) -> Result<(), DbErr> {
+        match column_writes::upsert_statement(self.backend, event::Column::Id, columns, rows)? {
+            Some(statement) => sink(statement),
+            None => Ok(()),
+        }
     }
 }
 

@@ -21,6 +21,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What one refresh run uses.
 #[derive(Clone)]
@@ -523,66 +524,122 @@ enum StageError {
 /// Returns the stored events the snapshot no longer has, by the reason they are gone.
 async fn write_events(
     txn: &sea_orm::DatabaseTransaction,
+    diff: &Arc<diff::Diff>,
+    valid: &Arc<Vec<SnapshotEvent>>,
+    stored: &Arc<diff::StoredMap>,
+    provider_name: &str,
+    now: chrono::DateTime<Utc>,
+    run_id: i32,
+) -> Result<Vanished, DbErr> {
+    // The statements are built on a blocking thread and executed here as they come: built
+    // on the task that feeds the connection, they waited for each other (at a million new
+    // events, building took longer than SQLite's writing, and only one core worked).
+    let backend = sea_orm::ConnectionTrait::get_database_backend(txn);
+    let (to_writer, mut built) = tokio::sync::mpsc::channel::<sea_orm::Statement>(4);
+    let (diff, valid, stored) = (diff.clone(), valid.clone(), stored.clone());
+    let provider_name = provider_name.to_string();
+    let building = tokio::task::spawn_blocking(move || {
+        let mut sink = |statement| {
+            to_writer
+                .blocking_send(statement)
+                .map_err(|_| DbErr::Custom("the bulk writer stopped".into()))
+        };
+        build_event_writes(
+            backend,
+            &diff,
+            &valid,
+            &stored,
+            &provider_name,
+            now,
+            run_id,
+            &mut sink,
+        )
+    });
+    let written = write_behind(txn, |writer| async move {
+        while let Some(statement) = built.recv().await {
+            writer.send(statement).await?;
+        }
+        Ok(())
+    })
+    .await;
+    let vanished = building
+        .await
+        .map_err(|e| DbErr::Custom(format!("building the event writes stopped: {e}")));
+    // The writer's error comes first: the builder's is then only that the writer stopped.
+    written?;
+    vanished?
+}
+
+/// Stored events the snapshot no longer has, by the reason they are gone.
+type Vanished = std::collections::BTreeMap<Option<String>, Vec<String>>;
+
+/// The statements that write a commit's events and their history, handed to `sink` in
+/// the order to execute them; returns the vanished events, for the commit to mark.
+#[allow(clippy::too_many_arguments)]
+fn build_event_writes(
+    backend: sea_orm::DbBackend,
     diff: &diff::Diff,
     valid: &[SnapshotEvent],
     stored: &diff::StoredMap,
     provider_name: &str,
     now: chrono::DateTime<Utc>,
     run_id: i32,
-) -> Result<std::collections::BTreeMap<Option<String>, Vec<String>>, DbErr> {
+    sink: &mut event_writes::StatementSink<'_>,
+) -> Result<Vanished, DbErr> {
     let regions =
         crate::store::reference::RegionFinder::new(&crate::store::reference::bundled_airports());
-    let regions = &regions;
-    write_behind(txn, |writer| async move {
-        let mut rows = event_writes::EventWrites::default();
-        let mut history: Vec<event_history::ActiveModel> = Vec::new();
-        // Stored events the snapshot no longer has, by the reason they are gone.
-        let mut vanished: std::collections::BTreeMap<Option<String>, Vec<String>> =
-            std::collections::BTreeMap::new();
-        // In id order: each row's entry in the key's index then lands next to the last
-        // one, where a provider's order (random ids) would touch a page anywhere in it.
-        let mut writes: Vec<&diff::Decision> = diff
-            .decisions
-            .iter()
-            .filter(|d| d.class != Class::Unchanged)
-            .collect();
-        writes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        for d in writes {
-            match d.snapshot_index.map(|i| &valid[i]) {
-                Some(e) => {
-                    let mut row = active_model(e, provider_name, now, run_id);
-                    if e.region.is_none() {
-                        row.region = Set(regions.region(e.lat, e.lon, &e.country, &e.city));
-                    }
-                    row.last_class = Set(d.class as i16);
-                    if d.class == Class::Gone {
-                        row.state = Set("gone".into());
-                        row.gone_reason = Set(d.gone_reason.clone());
-                    }
-                    rows.push(&writer, row, stored.get(&e.id)).await?;
-                }
-                None => vanished
-                    .entry(d.gone_reason.clone())
-                    .or_default()
-                    .push(d.id.clone()),
-            }
-            history.push(event_history::ActiveModel {
-                event_id: Set(d.id.clone()),
-                run_id: Set(run_id),
-                class: Set(d.class as i16),
-                detail: Set(d.gone_reason.clone().unwrap_or_default()),
-                recorded_at: Set(now),
-                ..Default::default()
-            });
-            if history.len() == WRITE_BATCH {
-                writer.insert(std::mem::take(&mut history)).await?;
-            }
+    let mut rows = event_writes::EventWrites::new(backend);
+    let mut history: Vec<event_history::ActiveModel> = Vec::new();
+    let mut vanished = Vanished::new();
+    let write_history = |history: Vec<event_history::ActiveModel>,
+                         sink: &mut event_writes::StatementSink<'_>| {
+        match crate::store::column_writes::insert_statement(backend, history, None)? {
+            Some(statement) => sink(statement),
+            None => Ok(()),
         }
-        rows.finish(&writer).await?;
-        writer.insert(history).await?;
-        Ok(vanished)
-    })
-    .await
+    };
+    // In id order: each row's entry in the key's index then lands next to the last
+    // one, where a provider's order (random ids) would touch a page anywhere in it.
+    let mut writes: Vec<&diff::Decision> = diff
+        .decisions
+        .iter()
+        .filter(|d| d.class != Class::Unchanged)
+        .collect();
+    writes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    for d in writes {
+        match d.snapshot_index.map(|i| &valid[i]) {
+            Some(e) => {
+                let mut row = active_model(e, provider_name, now, run_id);
+                if e.region.is_none() {
+                    row.region = Set(regions.region(e.lat, e.lon, &e.country, &e.city));
+                }
+                row.last_class = Set(d.class as i16);
+                if d.class == Class::Gone {
+                    row.state = Set("gone".into());
+                    row.gone_reason = Set(d.gone_reason.clone());
+                }
+                rows.push(sink, row, stored.get(&e.id))?;
+            }
+            None => vanished
+                .entry(d.gone_reason.clone())
+                .or_default()
+                .push(d.id.clone()),
+        }
+        history.push(event_history::ActiveModel {
+            event_id: Set(d.id.clone()),
+            run_id: Set(run_id),
+            class: Set(d.class as i16),
+            detail: Set(d.gone_reason.clone().unwrap_or_default()),
+            recorded_at: Set(now),
+            ..Default::default()
+        });
+        if history.len() == WRITE_BATCH {
+            write_history(std::mem::take(&mut history), sink)?;
+        }
+    }
+    rows.finish(sink)?;
+    write_history(history, sink)?;
+    Ok(vanished)
 }
 
 /// When the last successful run of this events provider started (for incremental syncs).
@@ -690,6 +747,8 @@ async fn stages(
         (diff_mode == SyncMode::Incremental).then(|| valid.iter().map(|e| e.id.clone()).collect());
     let stored = load_stored(db, provider_name, only.as_deref()).await?;
     let diff = diff::diff(&stored, &valid, diff_mode, today);
+    // Shared with the thread that builds the commit's statements.
+    let (diff, valid, stored) = (Arc::new(diff), Arc::new(valid), Arc::new(stored));
     report.classes = ClassCounts {
         unchanged: diff.count(Class::Unchanged) as i32,
         changed: diff.count(Class::Changed) as i32,
