@@ -398,7 +398,8 @@ async fn recount(
     // taken at its first read, after `txn` has written: no other writer can commit until
     // `txn` does, so both see the same events. (PostgreSQL reads in `txn`: there another
     // transaction could commit in between.)
-    let owned_reader = if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+    let backend = txn.get_database_backend();
+    let owned_reader = if backend == sea_orm::DbBackend::Sqlite {
         Some(db.begin().await?)
     } else {
         None
@@ -408,7 +409,6 @@ async fn recount(
     // thread), the batch before it is counted and its copies' inserts built on a blocking
     // thread, and the one before that is written. Done one after another on the task that
     // feeds the writer, reading and building took as long again as writing.
-    let backend = txn.get_database_backend();
     let (stats, visitors, longest) = write_behind(txn, |writer| async move {
         let (batches, mut read) = tokio::sync::mpsc::channel::<Vec<FactSource>>(1);
         let reading = async move {
@@ -434,7 +434,9 @@ async fn recount(
             }
             Ok::<(), DbErr>(())
         };
-        let writing = async {
+        // Owns the receiver: writing that stops early drops it, and the reading's next
+        // send fails instead of waiting for ever.
+        let writing = async move {
             let mut counted = Counted::default();
             let mut building: Option<tokio::task::JoinHandle<Result<Built, DbErr>>> = None;
             loop {
@@ -454,7 +456,6 @@ async fn recount(
                     build_copies(backend, rows, counting)
                 }));
             }
-            drop(read);
             Ok::<_, DbErr>((counted.stats, counted.visitors, counted.longest))
         };
         let (read, written) = tokio::join!(reading, writing);
