@@ -74,7 +74,7 @@ def pct(sorted_ms, p):
 print(f"{'request':44} {'first':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}  answer")
 for name, path in CASES:
     # The first request computes the answer; map clusters and event lists are then kept
-    # until the events change (store::read_cache), so the later ones read the kept copy.
+    # until the events change (store::cache), so the later ones read the cached copy.
     first, _, _ = fetch(path)
     for _ in range(4):
         fetch(path)

@@ -26,7 +26,7 @@ source bench/mock_env.sh
 bench_workdir
 start_mock_providers "$N"
 export DATABASE_URL="sqlite://$WORK/load.db?mode=rwc" LEPTOS_SITE_ADDR="$ADDR" LEPTOS_SITE_ROOT=target/site
-export NO_COLOR=1 RUST_LOG=warn,app::store::read_cache=info
+export NO_COLOR=1 RUST_LOG=warn
 "$BIN" migrate >/dev/null 2>&1
 /usr/bin/time -f '%e s wall, %M KB peak' -o "$WORK/load.time" "$BIN" ingest --full >/dev/null 2>&1
 echo "# bench/load.sh $N $SECONDS_RUN $CLIENTS, $(date -u +%F), $(nproc) cores, SQLite"
@@ -141,15 +141,6 @@ sed 's/^/  /' "$WORK/refreshes"
 echo "server memory: peak RSS during the load $((rss_max / 1024)) MB; $(grep VmHWM "/proc/$SERVER/status" | awk '{print "VmHWM " int($2/1024) " MB"}') since start"
 # Statements the server logged as slow (250 ms or more) during the load, most frequent
 # first: where the tail latency comes from.
-# How the server answered between one change and the next (store::read_cache logs it):
-# from a kept answer, from one checked against the changes, or computed anew. The first
-# span (the warm-up and the load up to the first refresh) is left out.
-echo "answers after the first refresh (current / checked and kept / computed):"
-for what in "map and list" "trip bundles"; do
-  { grep "kept answers since the last change" "$WORK/server.log" || true; } | { grep "what=\"\?$what" || true; } |
-    sed -n 's/.* current=\([0-9]*\) checked=\([0-9]*\) computed=\([0-9]*\).*/\1 \2 \3/p' |
-    awk -v w="$what" 'NR > 1 {c += $1; k += $2; n += $3} END {printf "  %-13s %d / %d / %d\n", w, c, k, n}'
-done
 echo "slow queries logged by the server: $(grep -c 'slow query' "$WORK/server.log" || true)"
 # Each is shown from its FROM clause on (the selected columns say little).
 sed -n 's/.*slow query.*sql=.*\( FROM .\{0,240\}\).*/\1/p' "$WORK/server.log" |

@@ -47,7 +47,7 @@ for BACKEND in "${BACKEND_LIST[@]}"; do
     echo "## $BACKEND, $N events"
     "$BIN" ingest >/dev/null 2>&1
     /usr/bin/time -f '%e s wall, %M KB peak' -o "$WORK/gen.time" "$BIN" generate --events "$N" >"$WORK/gen.json"
-    echo "generate: $(cat "$WORK/gen.time"); $(jq -c '{insert_seconds, cells_seconds, rollups_seconds}' "$WORK/gen.json" 2>/dev/null || tail -1 "$WORK/gen.json")"
+    echo "generate: $(cat "$WORK/gen.time"); $(jq -c '{insert_seconds, derived_seconds}' "$WORK/gen.json" 2>/dev/null || tail -1 "$WORK/gen.json")"
     if [ "$BACKEND" = postgres ]; then
       echo "store: $(psql -At "$PG_ADMIN" -c "SELECT pg_database_size('$PG_DB') / 1048576") MB"
     else

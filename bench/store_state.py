@@ -20,7 +20,7 @@ QUERIES = [
     "SELECT 'place_lookup|' || cell || '|' || kind FROM place_lookups ORDER BY 1",
     "SELECT 'flight_lookup|' || origin || '|' || destination || '|' || depart_date FROM flight_lookups ORDER BY 1",
     "SELECT 'owed|' || event_id FROM pending_enrichment ORDER BY 1",
-    "SELECT 'meta|' || key || '|' || value FROM meta WHERE key = 'demo_feed_generation'",
+    "SELECT 'demo_generation|' || demo_generation FROM store_state",
     # The derived tables, brought up to date after the commit (by difference or recounted):
     # a killed catch-up must be finished by the next run with the same counts.
     "SELECT 'cell|' || level || '|' || category || '|' || gy || '|' || gx || '|' || n || '|' || "
@@ -31,8 +31,7 @@ QUERIES = [
     "SELECT 'visitors|' || category || '|' || country || '|' || day || '|' || visitors || '|' || contributions "
     "FROM visitor_rollup ORDER BY 1",
     "SELECT 'fact|' || id || '|' || rank || '|' || lat || '|' || lon || '|' || v0 FROM event_facts ORDER BY 1",
-    "SELECT 'derived_valid|' || key || '|' || value FROM meta "
-    "WHERE key IN ('cluster_cells_valid', 'stats_rollup_valid') ORDER BY 1",
+    "SELECT 'derived_valid|' || cells_valid || '|' || rollups_valid FROM store_state",
     "SELECT 'derived_owed|' || count(*) FROM derived_changes",
 ]
 

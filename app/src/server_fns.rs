@@ -55,7 +55,9 @@ pub const PAGE_ONLY_PARAMS: [&str; 3] = ["view", "event", "inview"];
 pub async fn load_home(query: String) -> Result<HomeData, ServerFnError> {
     let st = state()?;
     let (filter, _) = page_filter(&st, &query, &PAGE_ONLY_PARAMS).await?;
-    let page = crate::store::read_cache::list_events(&st.db, &st.answers, &filter)
+    let page = st
+        .cache
+        .list_events(&st.db, &filter)
         .await
         .map_err(query_error)?;
     let api_query = serde_urlencoded::to_string(filter.to_pairs()).unwrap_or_default();
@@ -144,7 +146,7 @@ pub async fn load_country(
         return Ok(None);
     }
     let (filter, _) = page_filter(&st, &query, &[]).await?;
-    crate::store::pages::country_page(&st.db, &st.answers, &code, filter)
+    crate::store::pages::country_page(&st.db, &st.cache, &code, filter)
         .await
         .map_err(query_error)
 }

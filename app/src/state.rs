@@ -20,10 +20,8 @@ pub struct AppState {
     /// the state is cloned for every request.
     pub refresh: Arc<RefreshConfig>,
     pub auth: AuthSettings,
-    /// Map and list answers kept between requests (`store::read_cache`).
-    pub answers: Arc<crate::store::read_cache::KeptAnswers>,
-    /// Trip bundles kept between requests (`store::read_cache`).
-    pub trips: Arc<crate::store::read_cache::KeptTrips>,
+    /// Map, list and trip answers kept between requests (`store::cache`).
+    pub cache: crate::store::cache::ReadCache,
     /// Where refreshes started here run when not on the request runtime: at a lower CPU
     /// priority, on their own store connections (`serve` sets it up).
     pub background: Option<crate::ingest::Background>,

@@ -63,10 +63,8 @@ pub async fn origin_known(
 /// The trip bundle for an event (`None` when no visible event has this id). Offers from
 /// an origin the refresh does not cover are fetched first, through the refresh's cache and
 /// budget; a provider failure there is logged and the bundle shows what is stored. A bundle
-/// is kept between requests (`store::read_cache`) while every flight search it shows is
-/// fresh: served after one read while nothing it was read from changed, after three when
-/// other events or their airports changed, read anew when its own did or a write of places
-/// or offers reached it.
+/// is kept between requests (`store::cache`) under the store's versions while every flight
+/// search it shows is fresh.
 pub async fn load_trip(
     st: &AppState,
     id: &str,
@@ -74,31 +72,19 @@ pub async fn load_trip(
     adults: u32,
 ) -> Result<Option<TripBundle>, TripError> {
     use crate::ingest::enrich::{flights_for_origin, Completeness};
-    use crate::store::read_cache::{still_current, trip_stamp, KeptBundle};
+    use crate::store::cache::trip_stamp;
     use crate::store::trip::{trip_bundle, with_last_refresh};
     let stamp = trip_stamp(&st.db, origin).await?;
     if !stamp.origin_known {
         return Err(TripError::UnknownOrigin(origin.to_string()));
     }
-    let asked = (id, origin, adults);
-    st.trips.catch_up(&st.db, &stamp).await?;
-    let to_check = match st.trips.get(&stamp, id, origin, adults) {
-        KeptBundle::Current(bundle) => {
-            return Ok(Some(with_last_refresh(bundle, stamp.last_refresh)))
-        }
-        KeptBundle::ToCheck { bundle, source } => Some((bundle, source)),
-        KeptBundle::Missing => None,
-    };
-    // Read once here, for the check, the on-demand lookup and the bundle.
+    let ask = (id, origin, adults);
+    if let Some(bundle) = st.cache.trip(&stamp, ask).await {
+        return Ok(Some(with_last_refresh(bundle, stamp.last_refresh)));
+    }
     let Some(event) = crate::store::events::visible_event(&st.db, id).await? else {
         return Ok(None);
     };
-    if let Some((bundle, source)) = to_check {
-        if still_current(&st.db, &bundle, &source, &event).await? {
-            st.trips.confirm(&stamp, asked);
-            return Ok(Some(with_last_refresh(bundle, stamp.last_refresh)));
-        }
-    }
     let Some(from) = airport::Entity::find_by_id(origin.to_string())
         .one(&st.db)
         .await?
@@ -109,11 +95,10 @@ pub async fn load_trip(
     for e in on_demand.errors {
         tracing::warn!(error = %e, origin = %origin, "on-demand flight lookup failed");
     }
-    let source = event.clone();
     let bundle = trip_bundle(&st.db, event, origin, adults, stamp.last_refresh.clone()).await?;
     match on_demand.complete {
-        Completeness::Nothing => st.trips.keep(&stamp, asked, &bundle, &source, None),
-        Completeness::Until(t) => st.trips.keep(&stamp, asked, &bundle, &source, Some(t)),
+        Completeness::Nothing => st.cache.keep_trip(&stamp, ask, &bundle, None).await,
+        Completeness::Until(t) => st.cache.keep_trip(&stamp, ask, &bundle, Some(t)).await,
         Completeness::Missing => {}
     }
     Ok(Some(bundle))

@@ -69,8 +69,7 @@ pub fn app_state(config: &Config, db: sea_orm::DatabaseConnection) -> AppState {
         refreshing: Arc::new(AtomicBool::new(false)),
         refresh: Arc::new(config.refresh.clone()),
         auth: config.auth.clone(),
-        answers: Arc::default(),
-        trips: Arc::default(),
+        cache: Default::default(),
         background: None,
     }
 }

@@ -693,7 +693,7 @@ async fn admins_start_watch_and_drill_into_runs(backend: Backend) {
     assert_eq!(list["items"][0]["id"].as_i64().unwrap(), id);
 
     // While any run holds the lock, a start is refused with 409.
-    let held = app::ingest::lock::RefreshLock::acquire(&app.db)
+    let held = app::store::lock::RefreshLock::acquire(&app.db)
         .await
         .unwrap()
         .unwrap();
@@ -794,7 +794,7 @@ async fn a_cancelled_run_stops_and_writes_nothing(backend: Backend) {
         .unwrap();
     assert!(events.is_empty());
     // The lock is free again.
-    assert!(app::ingest::lock::RefreshLock::acquire(&app.db)
+    assert!(app::store::lock::RefreshLock::acquire(&app.db)
         .await
         .unwrap()
         .is_some());

@@ -429,7 +429,7 @@ async fn a_second_refresh_is_refused_while_one_runs() {
     let db = test_db(Backend::Sqlite).await;
     let store = app::store::connect(&db.url).await.unwrap();
     app::store::migrate(&store).await.unwrap();
-    let held = app::ingest::lock::RefreshLock::acquire(&store)
+    let held = app::store::lock::RefreshLock::acquire(&store)
         .await
         .unwrap()
         .expect("first lock");
@@ -585,7 +585,7 @@ async fn serve_with_providers(app: &TestApp) -> String {
 
 /// Today's Duffel calls as the store counts them.
 async fn duffel_usage_today(app: &TestApp) -> u32 {
-    app::ingest::usage(&app.db, "duffel", Utc::now().date_naive())
+    app::store::usage::usage(&app.db, "duffel", Utc::now().date_naive())
         .await
         .unwrap()
 }

@@ -174,10 +174,8 @@ async fn change_events_with(
 
 /// Whether the map's stored cells and the dashboard's rollups are marked up to date.
 async fn derived_marked_valid(db: &sea_orm::DatabaseConnection) -> bool {
-    let cells = app::store::get_meta(db, "cluster_cells_valid")
-        .await
-        .unwrap();
-    cells.as_deref() == Some("1") && app::store::rollup::valid(db).await.unwrap()
+    let state = app::store::state::get(db).await.unwrap();
+    state.cells_valid && state.rollups_valid
 }
 
 /// The derived tables kept up to date by difference (subtract each changed event's old
@@ -252,7 +250,7 @@ async fn derived_tables_kept_by_difference_match_a_recount(backend: Backend) {
 
     // Counted in the transaction that changes them: the tables never go stale, so readers
     // never count live, and there is nothing left for the rebuilder.
-    let generation = app::store::derived::generation(db).await.unwrap();
+    let generation = app::store::state::get(db).await.unwrap().events_generation;
     let third: Vec<(&str, String)> = vec![
         (&ids[2], r#""state" = 'gone'"#.into()),
         (&ids[4], r#""lat" = -89.9, "lon" = 179.95"#.into()),
@@ -280,9 +278,9 @@ async fn derived_tables_kept_by_difference_match_a_recount(backend: Backend) {
         "still valid after the commit"
     );
     assert_ne!(
-        app::store::derived::generation(db).await.unwrap(),
+        app::store::state::get(db).await.unwrap().events_generation,
         generation,
-        "kept answers are dropped"
+        "cached answers are computed again"
     );
     assert_eq!(rebuild_if_stale(db).await.unwrap(), None);
     let kept = derived_rows(db).await;
@@ -366,7 +364,77 @@ both_backends!(
     first_refresh_inserts_every_event_and_shares_place_lookups,
     later_refreshes_classify_and_enrich_only_what_changed,
     derived_tables_kept_by_difference_match_a_recount,
+    migrating_carries_meta_into_store_state,
 );
+
+/// A store made before `store_state` moves forward with `toursherpa migrate` keeping every
+/// fact `meta` held, and back again.
+async fn migrating_carries_meta_into_store_state(backend: Backend) {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = common::test_db(backend).await;
+    let store = app::store::connect(&db.url).await.unwrap();
+    let before_state = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(&store, Some(before_state)).await.unwrap();
+    store
+        .execute_unprepared(
+            r#"INSERT INTO meta ("key", "value") VALUES ('derived_generation', '41'),
+               ('derived_full_rebuild', '40'), ('cluster_cells_valid', '1'),
+               ('stats_rollup_valid', '0'), ('stats_rollup_longest_pattern', '12'),
+               ('demo_feed_generation', '7'), ('reference_data_fingerprint', '00ff'),
+               ('trip_data_seq', '99')"#,
+        )
+        .await
+        .unwrap();
+    app::store::migrate(&store).await.unwrap();
+    let s = app::store::state::get(&store).await.unwrap();
+    assert_eq!(
+        (
+            s.events_generation,
+            s.full_recount_asked,
+            s.cells_valid,
+            s.rollups_valid,
+            s.longest_pattern,
+            s.demo_generation,
+            s.reference_fingerprint.as_deref(),
+            s.trip_data_version,
+        ),
+        (41, Some(40), true, false, 12, 7, Some("00ff"), 0)
+    );
+
+    Migrator::down(&store, Some(1)).await.unwrap();
+    let meta: Vec<(String, String)> = store
+        .query_all_raw(Statement::from_string(
+            store.get_database_backend(),
+            r#"SELECT "key", "value" FROM meta ORDER BY "key""#,
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_many_by_index().unwrap())
+        .collect();
+    let pairs: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("cluster_cells_valid", "1"),
+            ("demo_feed_generation", "7"),
+            ("derived_full_rebuild", "40"),
+            ("derived_generation", "41"),
+            ("reference_data_fingerprint", "00ff"),
+            ("stats_rollup_longest_pattern", "12"),
+            ("stats_rollup_valid", "0"),
+        ]
+    );
+    app::store::migrate(&store).await.unwrap();
+    assert_eq!(
+        app::store::state::get(&store)
+            .await
+            .unwrap()
+            .events_generation,
+        41
+    );
+}
 
 #[tokio::test]
 async fn reference_data_loads_once() {

@@ -14,26 +14,7 @@ pub type StoredMap = FxHashMap<String, StoredEvent>;
 /// A venue that moved further than this is `moved`; closer is `changed`.
 pub const MOVE_THRESHOLD_KM: f64 = 0.1;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Class {
-    Unchanged = 0,
-    Changed = 1,
-    Moved = 2,
-    New = 3,
-    Gone = 4,
-}
-
-impl Class {
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::Unchanged => "unchanged",
-            Class::Changed => "changed",
-            Class::Moved => "moved",
-            Class::New => "new",
-            Class::Gone => "gone",
-        }
-    }
-}
+pub use crate::store::events::Class;
 
 /// What the provider says about an event's life.
 #[derive(Clone, Debug, PartialEq)]

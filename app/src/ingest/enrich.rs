@@ -14,7 +14,7 @@ use crate::store::entities::{
     place_lookup,
 };
 use crate::store::events::{DINING_RADIUS_KM, LODGING_RADIUS_KM};
-use crate::store::read_cache::{event_airports_changed, trip_data_changed, TripDataChange};
+use crate::store::state::trip_data_written;
 use crate::store::write_behind::write_behind;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -524,7 +524,7 @@ async fn store_airports(
                 .exec(&txn)
                 .await?;
         }
-        event_airports_changed(&txn).await?;
+        trip_data_written(&txn).await?;
         txn.commit().await?;
     }
     let flights_only: Vec<String> = targets
@@ -582,26 +582,6 @@ async fn lookup_places(
         Ok(f) => f,
         Err(e) => return Ok(Err(e)),
     };
-    // Where the written places lie and, for those already stored, lay: the kept trip
-    // bundles within reach of either are read anew. Read before the transaction (on SQLite
-    // one that reads before it writes fails if another writer commits in between); a
-    // place moved meanwhile was listed by the write that moved it.
-    let mut touched: Vec<(f64, f64)> = found.iter().map(|p| (p.lat, p.lon)).collect();
-    for chunk in found.chunks(500) {
-        touched.extend(
-            place::Entity::find()
-                .select_only()
-                .column(place::Column::Lat)
-                .column(place::Column::Lon)
-                .filter(place::Column::Provider.eq(provider))
-                .filter(
-                    place::Column::ProviderId.is_in(chunk.iter().map(|p| p.provider_id.clone())),
-                )
-                .into_tuple::<(f64, f64)>()
-                .all(db)
-                .await?,
-        );
-    }
     let now = Utc::now();
     // In one order, so that two lookups writing the same place (neighbouring cells) at
     // once wait for each other rather than deadlock.
@@ -665,9 +645,7 @@ async fn lookup_places(
     )
     .exec(&txn)
     .await?;
-    if let Some(area) = TripDataChange::places_at(touched) {
-        trip_data_changed(&txn, area).await?;
-    }
+    trip_data_written(&txn).await?;
     txn.commit().await?;
     Ok(Ok(()))
 }
@@ -765,14 +743,7 @@ async fn lookup_flights(
     )
     .exec(&txn)
     .await?;
-    trip_data_changed(
-        &txn,
-        TripDataChange::Flights {
-            origin: from.iata.clone(),
-            destination: to.iata.clone(),
-        },
-    )
-    .await?;
+    trip_data_written(&txn).await?;
     txn.commit().await?;
     Ok(Ok(()))
 }
@@ -881,7 +852,7 @@ pub async fn flights_for_origin(
     let caller = providers.flights.caller();
     let today = Utc::now().date_naive();
     if let Some(caller) = caller {
-        caller.sync_usage(crate::ingest::usage(db, caller.provider, today).await?);
+        caller.sync_usage(crate::store::usage::usage(db, caller.provider, today).await?);
     }
     for (a, b, day) in &due {
         if let Err(e) = lookup_flights(db, providers, a, b, *day).await? {
@@ -893,7 +864,7 @@ pub async fn flights_for_origin(
         }
     }
     if let Some(caller) = caller {
-        crate::ingest::record_usage(db, caller, today).await?;
+        crate::store::usage::record_usage(db, caller, today).await?;
     }
     let budget_spent = errors
         .iter()

@@ -5,13 +5,13 @@
 pub mod diff;
 pub mod enrich;
 pub mod event_writes;
-pub mod lock;
 
 use crate::providers::policy::ProviderError;
 use crate::providers::{EventsClient, Providers};
-use crate::store::entities::{event, event_history, invalid_record, provider_usage, refresh_run};
+use crate::store::entities::{event, event_history, invalid_record, refresh_run};
+use crate::store::usage::{record_usage, usage};
 use crate::store::write_behind::write_behind;
-use crate::store::{get_meta, set_meta};
+use crate::store::{lock, state};
 use chrono::{NaiveDate, Utc};
 use diff::{Class, ProviderState, SnapshotEvent, StoredEvent, StoredState, SyncMode};
 use event_writes::WRITE_BATCH;
@@ -93,8 +93,6 @@ pub struct RunReport {
     /// Events whose enrichment is still owed (done first by the next run).
     pub deferred: i32,
 }
-
-const DEMO_GENERATION_KEY: &str = "demo_feed_generation";
 
 /// Checks a snapshot record; the reason is kept when it is set aside.
 pub fn validate(e: &SnapshotEvent) -> Result<(), String> {
@@ -310,7 +308,7 @@ async fn run_to_end(
         record_usage(db, caller, today).await?;
         caller.sync_usage(usage(db, caller.provider, today).await?);
     }
-    let outcome = stages(db, config, lock, &mut report).await;
+    let outcome = stages(&mut Progress::new(db, config, lock, &mut report)).await;
     for caller in config.providers.callers() {
         record_usage(db, caller, today).await?;
     }
@@ -403,109 +401,125 @@ async fn record_provider_status(
     Ok(())
 }
 
-/// Calls made to a provider on one UTC day, from the store.
-pub async fn usage<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    provider: &str,
-    day: NaiveDate,
-) -> Result<u32, DbErr> {
-    Ok(
-        provider_usage::Entity::find_by_id((provider.to_string(), day))
-            .one(db)
-            .await?
-            .map_or(0, |u| u.calls.max(0) as u32),
-    )
-}
-
-/// Adds the calls a caller made since it last recorded them to the day's count, which
-/// every process on the store shares: refreshes and on-demand lookups alike.
-pub async fn record_usage(
-    db: &DatabaseConnection,
-    caller: &crate::providers::policy::Caller,
-    day: NaiveDate,
-) -> Result<(), DbErr> {
-    use sea_orm::sea_query::ExprTrait as _;
-    let provider = caller.provider;
-    let calls = caller.take_unrecorded();
-    if calls == 0 {
-        return Ok(());
-    }
-    provider_usage::Entity::insert(provider_usage::ActiveModel {
-        provider: Set(provider.to_string()),
-        day: Set(day),
-        calls: Set(calls as i32),
-    })
-    .on_conflict(
-        sea_orm::sea_query::OnConflict::columns([
-            provider_usage::Column::Provider,
-            provider_usage::Column::Day,
-        ])
-        .value(
-            provider_usage::Column::Calls,
-            Expr::col((provider_usage::Entity, provider_usage::Column::Calls)).add(calls as i32),
-        )
-        .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
-}
-
-/// Logs how long each stage took (`stage finished`, at info level), for the pipeline
-/// benchmark and for anyone wondering where a slow run spent its time.
-struct StageClock {
-    run_id: i32,
+/// A run's record as it goes: the one place a refresh writes what it is doing (its stage,
+/// how far it is, the classes and calls so far) for whoever watches it, asks whether an
+/// admin cancelled it, and logs how long each stage took (`stage finished`, at info level,
+/// for the pipeline benchmark and for anyone wondering where a slow run spent its time).
+struct Progress<'a> {
+    db: &'a DatabaseConnection,
+    config: &'a RefreshConfig,
+    lock: &'a lock::RefreshLock,
+    report: &'a mut RunReport,
     lap: std::time::Instant,
 }
 
-impl StageClock {
-    fn new(run_id: i32) -> StageClock {
-        StageClock {
-            run_id,
+impl<'a> Progress<'a> {
+    fn new(
+        db: &'a DatabaseConnection,
+        config: &'a RefreshConfig,
+        lock: &'a lock::RefreshLock,
+        report: &'a mut RunReport,
+    ) -> Self {
+        Progress {
+            db,
+            config,
+            lock,
+            report,
             lap: std::time::Instant::now(),
         }
     }
 
+    fn run_id(&self) -> i32 {
+        self.report.run_id
+    }
+
+    /// Records the stage and how many of its items are done.
+    async fn at(&self, stage: &str, done: usize, total: usize) -> Result<(), DbErr> {
+        refresh_run::Entity::update_many()
+            .col_expr(refresh_run::Column::Stage, Expr::value(stage))
+            .col_expr(refresh_run::Column::ProgressDone, Expr::value(done as i32))
+            .col_expr(
+                refresh_run::Column::ProgressTotal,
+                Expr::value(total as i32),
+            )
+            .filter(refresh_run::Column::Id.eq(self.run_id()))
+            .exec(self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Enters a stage: recorded, then the rehearsal pause ([`Progress::pause`]).
+    async fn enter(&self, stage: &str, done: usize, total: usize) -> Result<(), DbErr> {
+        self.at(stage, done, total).await?;
+        self.pause().await;
+        Ok(())
+    }
+
+    /// Waits `stage_pause` (normally zero): the fault rehearsal (`bench/faults.sh`) widens
+    /// each stage so that a kill can land in any of them, the commit's open transaction
+    /// included.
+    async fn pause(&self) {
+        if !self.config.stage_pause.is_zero() {
+            tokio::time::sleep(self.config.stage_pause).await;
+        }
+    }
+
+    /// Logs how long the stage that ends here took.
     fn lap(&mut self, stage: &str, items: usize) {
         let seconds = self.lap.elapsed().as_secs_f64();
         self.lap = std::time::Instant::now();
         tracing::info!(
-            run_id = self.run_id,
+            run_id = self.run_id(),
             stage,
             seconds,
             items,
             "stage finished"
         );
     }
-}
 
-/// Waits `stage_pause` (normally zero): the fault rehearsal (`bench/faults.sh`) widens
-/// each stage so that a kill can land in any of them, the commit's open transaction included.
-async fn pause(config: &RefreshConfig) {
-    if !config.stage_pause.is_zero() {
-        tokio::time::sleep(config.stage_pause).await;
+    /// Records the classes and the events provider's calls so far.
+    async fn record_classes(&self) -> Result<(), DbErr> {
+        let c = &self.report.classes;
+        refresh_run::Entity::update_many()
+            .col_expr(refresh_run::Column::Unchanged, Expr::value(c.unchanged))
+            .col_expr(refresh_run::Column::Changed, Expr::value(c.changed))
+            .col_expr(refresh_run::Column::Moved, Expr::value(c.moved))
+            .col_expr(refresh_run::Column::New, Expr::value(c.new))
+            .col_expr(refresh_run::Column::Gone, Expr::value(c.gone))
+            .col_expr(
+                refresh_run::Column::CallsEvents,
+                Expr::value(self.report.calls.events),
+            )
+            .filter(refresh_run::Column::Id.eq(self.run_id()))
+            .exec(self.db)
+            .await?;
+        Ok(())
     }
-}
 
-/// Reports the stage and how many of its events are done, for whoever watches the run.
-async fn set_stage(
-    db: &DatabaseConnection,
-    run_id: i32,
-    stage: &str,
-    done: usize,
-    total: usize,
-) -> Result<(), DbErr> {
-    refresh_run::Entity::update_many()
-        .col_expr(refresh_run::Column::Stage, Expr::value(stage))
-        .col_expr(refresh_run::Column::ProgressDone, Expr::value(done as i32))
-        .col_expr(
-            refresh_run::Column::ProgressTotal,
-            Expr::value(total as i32),
-        )
-        .filter(refresh_run::Column::Id.eq(run_id))
-        .exec(db)
-        .await?;
-    Ok(())
+    /// Records enrichment's progress and calls so far (places and flights), keeps the lock
+    /// alive, and says whether to go on (false once an admin cancelled the run).
+    async fn record_enrichment(
+        &self,
+        (done, total): (usize, usize),
+        (places, flights): (u32, u32),
+    ) -> Result<bool, DbErr> {
+        self.lock.heartbeat(self.db).await?;
+        self.at("enrich", done, total).await?;
+        refresh_run::Entity::update_many()
+            .col_expr(refresh_run::Column::CallsPlaces, Expr::value(places as i32))
+            .col_expr(
+                refresh_run::Column::CallsFlights,
+                Expr::value(flights as i32),
+            )
+            .filter(refresh_run::Column::Id.eq(self.run_id()))
+            .exec(self.db)
+            .await?;
+        Ok(!self.cancelled().await?)
+    }
+
+    async fn cancelled(&self) -> Result<bool, DbErr> {
+        cancel_requested(self.db, self.run_id()).await
+    }
 }
 
 /// Why the stages stopped: the store, or the events provider (nothing was changed).
@@ -656,21 +670,62 @@ async fn last_success(
         .map(|r| r.started_at))
 }
 
-async fn stages(
-    db: &DatabaseConnection,
-    config: &RefreshConfig,
-    lock: &lock::RefreshLock,
-    report: &mut RunReport,
-) -> Result<(), StageError> {
-    let run_id = report.run_id;
-    let today = Utc::now().date_naive();
-    let events_client = &config.providers.events;
-    let provider_name = events_client.name();
-    let mut clock = StageClock::new(run_id);
+/// The refresh, stage by stage: fetch, validate, diff, commit, derive, enrich.
+async fn stages(p: &mut Progress<'_>) -> Result<(), StageError> {
+    let fetched = fetch(p).await?;
+    p.lock.heartbeat(p.db).await?;
+    p.lap("fetch", fetched.snapshot.len());
 
-    // 1. Fetch. A provider failure here ends the run before anything is written.
-    let mut invalid: Vec<(String, String)> = Vec::new();
-    let (snapshot, generation, diff_mode) = match events_client {
+    p.enter("validate", 0, fetched.snapshot.len()).await?;
+    let (valid, mut invalid) = validate_all(fetched.snapshot);
+    invalid.extend(fetched.invalid);
+    p.report.invalid = invalid.len() as i32;
+    p.lap("validate", valid.len());
+
+    p.enter("diff", valid.len(), valid.len()).await?;
+    let diffed = diff_snapshot(p, valid, fetched.mode).await?;
+    p.lap("diff", diffed.valid.len());
+    p.record_classes().await?;
+
+    // The last moment to stop with nothing written.
+    if p.cancelled().await? {
+        return Err(StageError::Cancelled);
+    }
+    let writes = diffed.writes().count();
+    p.at("commit", 0, writes).await?;
+    commit(p, &diffed, &invalid, fetched.demo_generation).await?;
+    p.lap("commit", writes);
+
+    p.enter("derived", 0, writes).await?;
+    derive(p.db).await?;
+    p.lap("derived", writes);
+
+    p.enter("enrich", 0, 0).await?;
+    enrich_owed(p, &diffed).await?;
+    // The demo feed moves on only once a run has done all it could with this generation: a
+    // killed or cancelled run leaves it where it was, like a real provider whose data did
+    // not change, so the next run meets the same snapshot and finishes the same work.
+    if let Some(g) = fetched.demo_generation {
+        state::set_demo_generation(p.db, i64::from(g) + 1).await?;
+    }
+    Ok(())
+}
+
+/// What the fetch stage brings: the snapshot, how to diff it, the records the provider's
+/// client refused, and the demo feed's generation when it came from there.
+struct Fetched {
+    snapshot: Vec<SnapshotEvent>,
+    mode: SyncMode,
+    invalid: Vec<(String, String)>,
+    demo_generation: Option<u32>,
+}
+
+/// Fetches a snapshot from the events provider. A provider failure ends the run before
+/// anything is written, and so does a cancel (a long paged fetch stops at once).
+async fn fetch(p: &mut Progress<'_>) -> Result<Fetched, StageError> {
+    let (db, config, run_id) = (p.db, p.config, p.run_id());
+    let provider_name = config.providers.events.name();
+    match &config.providers.events {
         EventsClient::Demo => {
             if !config.demo_latency.is_zero() {
                 tokio::select! {
@@ -678,272 +733,273 @@ async fn stages(
                     () = until_cancelled(db, run_id) => return Err(StageError::Cancelled),
                 }
             }
-            let generation: u32 = get_meta(db, DEMO_GENERATION_KEY)
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            report.calls.events += 1;
+            let generation = u32::try_from(state::get(db).await?.demo_generation).unwrap_or(0);
+            p.report.calls.events += 1;
             // The demo feed is always complete, whatever the mode.
-            (
-                crate::demo::feed::snapshot(generation),
-                Some(generation),
-                SyncMode::Full,
-            )
+            Ok(Fetched {
+                snapshot: crate::demo::feed::snapshot(generation),
+                mode: SyncMode::Full,
+                invalid: Vec::new(),
+                demo_generation: Some(generation),
+            })
         }
         EventsClient::PredictHq(phq) => {
             let since = match config.mode {
                 SyncMode::Full => None,
                 SyncMode::Incremental => last_success(db, provider_name).await?,
             };
+            let today = Utc::now().date_naive();
             let query = crate::providers::predicthq::EventsQuery {
                 from: today,
                 to: today + chrono::Duration::days(config.window_days.max(1)),
                 updated_since: since,
             };
             let before = phq.caller.calls();
-            // A cancel stops a long paged fetch at once: nothing has been written yet.
             let fetched = tokio::select! {
                 fetched = phq.fetch(&query) => Some(fetched),
                 () = until_cancelled(db, run_id) => None,
             };
-            report.calls.events += (phq.caller.calls() - before) as i32;
+            p.report.calls.events += (phq.caller.calls() - before) as i32;
             let fetched = fetched.ok_or(StageError::Cancelled)??;
             for day in &fetched.capped_days {
-                report
-                    .errors
-                    .push(format!("{provider_name}: more events on {day} than the API pages through; some were not fetched"));
+                p.report.errors.push(format!(
+                    "{provider_name}: more events on {day} than the API pages through; some were not fetched"
+                ));
             }
-            invalid.extend(fetched.invalid);
-            let mode = if since.is_some() {
-                SyncMode::Incremental
-            } else {
-                SyncMode::Full
-            };
-            (fetched.events, None, mode)
+            Ok(Fetched {
+                snapshot: fetched.events,
+                mode: if since.is_some() {
+                    SyncMode::Incremental
+                } else {
+                    SyncMode::Full
+                },
+                invalid: fetched.invalid,
+                demo_generation: None,
+            })
         }
-    };
-    lock.heartbeat(db).await?;
-    clock.lap("fetch", snapshot.len());
+    }
+}
 
-    // 2. Validate: bad records are set aside with their reason, never stop the run.
-    set_stage(db, run_id, "validate", 0, snapshot.len()).await?;
-    pause(config).await;
+/// Sets bad records aside with their reason; they never stop the run.
+fn validate_all(snapshot: Vec<SnapshotEvent>) -> (Vec<SnapshotEvent>, Vec<(String, String)>) {
     let mut valid = Vec::with_capacity(snapshot.len());
+    let mut invalid = Vec::new();
     for e in snapshot {
         match validate(&e) {
             Ok(()) => valid.push(e),
             Err(reason) => invalid.push((e.id.clone(), reason)),
         }
     }
-    report.invalid = invalid.len() as i32;
-    clock.lap("validate", valid.len());
+    (valid, invalid)
+}
 
-    // 3. Diff against the stored state of this provider's events.
-    set_stage(db, run_id, "diff", valid.len(), valid.len()).await?;
-    pause(config).await;
+/// A snapshot diffed against the store, shared with the thread that builds the commit's
+/// statements.
+struct Diffed {
+    diff: Arc<diff::Diff>,
+    valid: Arc<Vec<SnapshotEvent>>,
+    stored: Arc<diff::StoredMap>,
+}
+
+impl Diffed {
+    /// The decisions that write an event.
+    fn writes(&self) -> impl Iterator<Item = &diff::Decision> {
+        self.diff
+            .decisions
+            .iter()
+            .filter(|d| d.class != Class::Unchanged)
+    }
+}
+
+/// Diffs the valid snapshot against the stored state of this provider's events, and
+/// counts the classes into the report.
+async fn diff_snapshot(
+    p: &mut Progress<'_>,
+    valid: Vec<SnapshotEvent>,
+    mode: SyncMode,
+) -> Result<Diffed, StageError> {
     // An incremental snapshot says nothing of the events it leaves out, so only the stored
     // state of those it names is needed (50,000 rows, not a million).
     let only: Option<Vec<String>> =
-        (diff_mode == SyncMode::Incremental).then(|| valid.iter().map(|e| e.id.clone()).collect());
-    let stored = load_stored(db, provider_name, only.as_deref()).await?;
-    let diff = diff::diff(&stored, &valid, diff_mode, today);
-    // Shared with the thread that builds the commit's statements.
-    let (diff, valid, stored) = (Arc::new(diff), Arc::new(valid), Arc::new(stored));
-    report.classes = ClassCounts {
+        (mode == SyncMode::Incremental).then(|| valid.iter().map(|e| e.id.clone()).collect());
+    let provider_name = p.config.providers.events.name();
+    let stored = load_stored(p.db, provider_name, only.as_deref()).await?;
+    let diff = diff::diff(&stored, &valid, mode, Utc::now().date_naive());
+    p.report.classes = ClassCounts {
         unchanged: diff.count(Class::Unchanged) as i32,
         changed: diff.count(Class::Changed) as i32,
         moved: diff.count(Class::Moved) as i32,
         new: diff.count(Class::New) as i32,
         gone: diff.count(Class::Gone) as i32,
     };
-    report.archived = diff.archived.len() as i32;
-    clock.lap("diff", valid.len());
-    // Classes so far, for whoever watches the run.
-    refresh_run::Entity::update_many()
-        .col_expr(
-            refresh_run::Column::Unchanged,
-            Expr::value(report.classes.unchanged),
-        )
-        .col_expr(
-            refresh_run::Column::Changed,
-            Expr::value(report.classes.changed),
-        )
-        .col_expr(
-            refresh_run::Column::Moved,
-            Expr::value(report.classes.moved),
-        )
-        .col_expr(refresh_run::Column::New, Expr::value(report.classes.new))
-        .col_expr(refresh_run::Column::Gone, Expr::value(report.classes.gone))
-        .col_expr(
-            refresh_run::Column::CallsEvents,
-            Expr::value(report.calls.events),
-        )
-        .filter(refresh_run::Column::Id.eq(run_id))
-        .exec(db)
-        .await?;
+    p.report.archived = diff.archived.len() as i32;
+    Ok(Diffed {
+        diff: Arc::new(diff),
+        valid: Arc::new(valid),
+        stored: Arc::new(stored),
+    })
+}
 
-    // 4. Commit the events and the enrichment they need in one transaction: readers see
-    //    the old state or the new one, and a crash after it leaves the owed work recorded.
-    // The last moment to stop with nothing written.
-    if cancel_requested(db, run_id).await? {
-        return Err(StageError::Cancelled);
-    }
-    let writes = diff
-        .decisions
-        .iter()
-        .filter(|d| d.class != Class::Unchanged)
-        .count();
-    set_stage(db, run_id, "commit", 0, writes).await?;
-    let now = Utc::now();
-    // Where the commit's time goes, for the log.
+/// Commits the events and the enrichment they need in one transaction: readers see the old
+/// state or the new one, and a crash after it leaves the owed work recorded.
+async fn commit(
+    p: &Progress<'_>,
+    d: &Diffed,
+    invalid: &[(String, String)],
+    demo_generation: Option<u32>,
+) -> Result<(), StageError> {
+    let (run_id, now) = (p.run_id(), Utc::now());
+    let provider_name = p.config.providers.events.name();
     let began = std::time::Instant::now();
-    let txn = db.begin().await?;
-    let (events_written, states_and_plan, listed) = crate::store::bulk_write(&txn, async {
-        for (provider_id, reason) in &invalid {
-            invalid_record::ActiveModel {
-                run_id: Set(run_id),
-                provider_id: Set(provider_id.chars().take(200).collect()),
-                reason: Set(reason.chars().take(1000).collect()),
-                recorded_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-        }
+    let txn = p.db.begin().await?;
+    crate::store::bulk_write(&txn, async {
+        record_invalid(&txn, run_id, invalid, now).await?;
         // A large load into tables with fewer rows than it adds (the first, above all) goes
         // around their indexes: created again once the rows are in, they cost a sort each.
-        let new_events = diff.count(Class::New);
+        let new_events = d.diff.count(Class::New);
         let mut dropped = Vec::new();
         for table in ["events", "event_history", "pending_enrichment"] {
             dropped.extend(crate::store::drop_indexes_for_load(&txn, table, new_events).await?);
         }
-        let vanished =
-            write_events(&txn, &diff, &valid, &stored, provider_name, now, run_id).await?;
-        let events_written = began.elapsed();
-        for (reason, ids) in vanished {
-            for chunk in ids.chunks(WRITE_BATCH) {
-                event::Entity::update_many()
-                    .col_expr(event::Column::State, Expr::value("gone"))
-                    .col_expr(event::Column::GoneReason, Expr::value(reason.clone()))
-                    .col_expr(event::Column::LastClass, Expr::value(Class::Gone as i16))
-                    .col_expr(event::Column::LastChangedAt, Expr::value(now))
-                    .filter(event::Column::Id.is_in(chunk.to_vec()))
-                    .exec(&txn)
-                    .await?;
-            }
-        }
-        for chunk in diff.archived.chunks(WRITE_BATCH) {
-            event::Entity::update_many()
-                .col_expr(event::Column::State, Expr::value("archived"))
-                .filter(event::Column::Id.is_in(chunk.to_vec()))
-                .exec(&txn)
-                .await?;
-        }
+        let vanished = write_events(
+            &txn,
+            &d.diff,
+            &d.valid,
+            &d.stored,
+            provider_name,
+            now,
+            run_id,
+        )
+        .await?;
+        mark_vanished_and_archived(&txn, vanished, &d.diff.archived, now).await?;
         // A refresh rewrites an event with the provider's state; an admin's hiding stands.
         crate::store::moderation::reapply(&txn).await?;
-        enrich::record_plan(&txn, &enrich::plan(&diff, &valid), run_id).await?;
+        enrich::record_plan(&txn, &enrich::plan(&d.diff, &d.valid), run_id).await?;
         crate::store::create_indexes(&txn, &dropped).await?;
-        let states_and_plan = began.elapsed();
-        let changed_ids: Vec<String> = diff
-            .decisions
-            .iter()
-            .filter(|d| d.class != Class::Unchanged)
-            .map(|d| d.id.clone())
-            .chain(diff.archived.iter().cloned())
+        let changed_ids: Vec<String> = d
+            .writes()
+            .map(|w| w.id.clone())
+            .chain(d.diff.archived.iter().cloned())
             .collect();
         if !changed_ids.is_empty() {
             crate::store::derived::events_changed_and_counted(&txn, changed_ids).await?;
         }
-        if let Some(g) = generation {
+        if let Some(g) = demo_generation {
             refresh_run::Entity::update_many()
                 .col_expr(refresh_run::Column::FeedGeneration, Expr::value(g as i32))
                 .filter(refresh_run::Column::Id.eq(run_id))
                 .exec(&txn)
                 .await?;
         }
-        let listed = began.elapsed();
-        pause(config).await;
-        Ok((events_written, states_and_plan, listed))
+        p.pause().await;
+        Ok(())
     })
     .await?;
     txn.commit().await?;
-    tracing::info!(
-        events_and_history = events_written.as_secs_f64(),
-        states_and_plan = (states_and_plan - events_written).as_secs_f64(),
-        derived_changes = (listed - states_and_plan).as_secs_f64(),
-        commit = began.elapsed().saturating_sub(listed).as_secs_f64(),
-        "commit written"
-    );
-    clock.lap("commit", writes);
+    tracing::info!(seconds = began.elapsed().as_secs_f64(), "commit written");
+    Ok(())
+}
 
-    // The map's stored cluster counts and the dashboard's rollups follow the events. A
-    // refresh's changes were counted in its commit when the tables were up to date; after a
-    // first load, a large change or a run killed before this stage, they are brought up to
-    // date here (until then both are counted live).
-    set_stage(db, run_id, "derived", 0, writes).await?;
-    pause(config).await;
+/// Records the snapshot's records set aside, with their reasons.
+async fn record_invalid(
+    txn: &sea_orm::DatabaseTransaction,
+    run_id: i32,
+    invalid: &[(String, String)],
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    for (provider_id, reason) in invalid {
+        invalid_record::ActiveModel {
+            run_id: Set(run_id),
+            provider_id: Set(provider_id.chars().take(200).collect()),
+            reason: Set(reason.chars().take(1000).collect()),
+            recorded_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks the stored events the snapshot no longer has as gone, with their reasons, and the
+/// events that ended as archived.
+async fn mark_vanished_and_archived(
+    txn: &sea_orm::DatabaseTransaction,
+    vanished: Vanished,
+    archived: &[String],
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    for (reason, ids) in vanished {
+        for chunk in ids.chunks(WRITE_BATCH) {
+            event::Entity::update_many()
+                .col_expr(event::Column::State, Expr::value("gone"))
+                .col_expr(event::Column::GoneReason, Expr::value(reason.clone()))
+                .col_expr(event::Column::LastClass, Expr::value(Class::Gone as i16))
+                .col_expr(event::Column::LastChangedAt, Expr::value(now))
+                .filter(event::Column::Id.is_in(chunk.to_vec()))
+                .exec(txn)
+                .await?;
+        }
+    }
+    for chunk in archived.chunks(WRITE_BATCH) {
+        event::Entity::update_many()
+            .col_expr(event::Column::State, Expr::value("archived"))
+            .filter(event::Column::Id.is_in(chunk.to_vec()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Brings the map's stored cluster counts and the dashboard's rollups up to date with the
+/// events. A refresh's changes were counted in its commit when the tables were up to date;
+/// after a first load, a large change or a run killed before this stage, they are brought
+/// up to date here (until then both are counted live).
+async fn derive(db: &DatabaseConnection) -> Result<(), DbErr> {
     if let Some(how) = crate::store::derived::rebuild_if_stale(db).await? {
         tracing::info!(?how, "derived tables brought up to date");
     }
-    clock.lap("derived", writes);
+    Ok(())
+}
 
-    // 5. Enrich: what this run owes and whatever earlier runs left.
-    set_stage(db, run_id, "enrich", 0, 0).await?;
-    pause(config).await;
-    // The lists of what changes touched, kept for the servers' kept answers, are trimmed
-    // to a day's worth.
-    crate::store::event_changes::forget_old(db).await?;
-    crate::store::read_cache::forget_old_trip_data_changes(db).await?;
-    let places_before = config.providers.places.calls();
-    let flights_before = config.providers.flights.calls();
+/// Enriches what this run owes and whatever earlier runs left, and counts the calls made
+/// and saved into the report.
+async fn enrich_owed(p: &mut Progress<'_>, d: &Diffed) -> Result<(), StageError> {
+    let providers = &p.config.providers;
+    let (places_before, flights_before) = (providers.places.calls(), providers.flights.calls());
+    let watched = &*p;
     let outcome = enrich::run_pending(
-        db,
-        &config.providers,
-        &config.flight_origins,
+        p.db,
+        providers,
+        &p.config.flight_origins,
         |done, total| async move {
-            lock.heartbeat(db).await?;
-            set_stage(db, run_id, "enrich", done, total).await?;
-            // Calls so far, for whoever watches the run.
-            refresh_run::Entity::update_many()
-                .col_expr(
-                    refresh_run::Column::CallsPlaces,
-                    Expr::value((config.providers.places.calls() - places_before) as i32),
-                )
-                .col_expr(
-                    refresh_run::Column::CallsFlights,
-                    Expr::value((config.providers.flights.calls() - flights_before) as i32),
-                )
-                .filter(refresh_run::Column::Id.eq(run_id))
-                .exec(db)
-                .await?;
-            Ok(!cancel_requested(db, run_id).await?)
+            let calls = (
+                providers.places.calls() - places_before,
+                providers.flights.calls() - flights_before,
+            );
+            watched.record_enrichment((done, total), calls).await
         },
     )
     .await?;
-    clock.lap(
+    p.lap(
         "enrich",
         outcome.places_calls as usize + outcome.flights_calls as usize,
     );
+    let report = &mut *p.report;
     report.calls.places += outcome.places_calls;
     report.calls.flights += outcome.flights_calls;
     report.deferred = outcome.deferred;
     report.errors.extend(outcome.errors);
-    let active = (diff.unchanged
-        + diff
+    let active = (d.diff.unchanged
+        + d.diff
             .decisions
             .iter()
             .filter(|d| d.class != Class::Gone)
             .count()) as i32;
-    let full_cost = active * enrich::full_calls_per_event(config.flight_origins.len());
+    let full_cost = active * enrich::full_calls_per_event(p.config.flight_origins.len());
     report.calls_saved = (full_cost - outcome.places_calls - outcome.flights_calls).max(0);
     if outcome.cancelled {
         return Err(StageError::Cancelled);
-    }
-    // The demo feed moves on only once a run has done all it could with this generation: a
-    // killed or cancelled run leaves it where it was, like a real provider whose data did
-    // not change, so the next run meets the same snapshot and finishes the same work.
-    if let Some(g) = generation {
-        set_meta(db, DEMO_GENERATION_KEY, &(g + 1).to_string()).await?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! provider status, and the audit log (one query each, for the page and the API alike).
 
 use super::entities::{audit_log, event, event_history, provider_status, refresh_run};
-use crate::ingest::diff::Class;
+use super::events::Class;
 use crate::providers::Providers;
 use crate::types::{AuditEntry, ProviderInfo, RunCalls, RunClasses, RunEvent, RunEvents, RunInfo};
 use chrono::{DateTime, Utc};
@@ -189,7 +189,7 @@ pub async fn providers<C: ConnectionTrait>(
             .one(db)
             .await?;
         let calls_today = match caller {
-            Some(_) => crate::ingest::usage(db, name, today).await?,
+            Some(_) => super::usage::usage(db, name, today).await?,
             None => 0,
         };
         out.push(ProviderInfo {

@@ -7,7 +7,7 @@
 
 use super::entities::{cluster_cell, event, event_fact};
 use super::events::{filter_condition, QueryError, ACTIVE};
-use super::{get_meta, set_meta};
+use super::state;
 use crate::filter::{BBox, EventFilter};
 use crate::types::Cluster;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -19,7 +19,6 @@ use sea_orm::{
 
 /// Cells are kept for zoom levels 0 to this one; closer views are small enough to count live.
 pub const MAX_CELL_LEVEL: u8 = 9;
-pub(crate) const VALID_KEY: &str = "cluster_cells_valid";
 
 /// The cell size in degrees for a zoom level: about 64 screen pixels.
 pub fn level_cell(level: u8) -> f64 {
@@ -137,6 +136,36 @@ async fn count_live_each(
     Ok(())
 }
 
+/// At most about this many clusters in one answer, whatever the zoom and box.
+pub const MAX_CLUSTERS: f64 = 4000.0;
+
+/// The grid cell, in degrees, for a zoom level (about 64 screen pixels) and a box.
+pub fn cluster_cell_degrees(zoom: u8, bbox: Option<&crate::filter::BBox>) -> f64 {
+    let by_zoom = level_cell(zoom);
+    let area = bbox.map_or(360.0 * 180.0, |b| {
+        let width = if b.min_lon <= b.max_lon {
+            b.max_lon - b.min_lon
+        } else {
+            360.0 - (b.min_lon - b.max_lon)
+        };
+        (width * (b.max_lat - b.min_lat)).max(1e-9)
+    });
+    by_zoom.max((area / MAX_CLUSTERS).sqrt())
+}
+
+/// The filtered events grouped into grid cells sized to the zoom and the box; the counts
+/// add up to the filtered total (see the module doc for how this stays fast).
+pub async fn map_clusters(
+    db: &DatabaseConnection,
+    f: &EventFilter,
+    zoom: u8,
+) -> Result<Vec<crate::types::Cluster>, QueryError> {
+    let cell = cluster_cell_degrees(zoom, f.bbox.as_ref());
+    // The stored cells serve only the plain zoom grid (not a coarser one forced by the box).
+    let level = (cell == level_cell(zoom)).then_some(zoom);
+    clusters(db, f, cell, level).await
+}
+
 /// Whether a filter can use the stored cells: nothing but categories and a box that does
 /// not cross the antimeridian.
 fn cells_apply(f: &EventFilter) -> bool {
@@ -156,9 +185,7 @@ pub async fn clusters(
     let (cell_sql, _) = cell_text(cell);
     let mut cells = Cells::default();
     let stored = match level {
-        Some(l) if l <= MAX_CELL_LEVEL && cells_apply(f) => {
-            get_meta(db, VALID_KEY).await?.as_deref() == Some("1")
-        }
+        Some(l) if l <= MAX_CELL_LEVEL && cells_apply(f) => state::get(db).await?.cells_valid,
         _ => false,
     };
     match (stored, level) {
@@ -457,25 +484,9 @@ pub async fn analyze(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Marks the stored cells out of date (in the transaction that changes events), so that
-/// clusters are counted live until [`rebuild`] has run.
+/// clusters are counted live until they are recounted.
 pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    set_meta(db, VALID_KEY, "0").await
-}
-
-/// Rebuilds the cells unless they are known to match the events.
-pub async fn rebuild_if_stale(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if get_meta(db, VALID_KEY).await?.as_deref() != Some("1") {
-        rebuild(db).await?;
-    }
-    Ok(())
-}
-
-/// Recounts every active event into `cluster_cells`: one pass over the events in id
-/// order, in batches, then the cells written in one transaction. Returns the number of
-/// cell rows.
-pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
-    let counted = count_all(db).await?;
-    write_counted(db, counted).await
+    state::set_cells_valid(db, false).await
 }
 
 /// Every active event counted into its cells, not yet written ([`count_all`]).
@@ -485,7 +496,7 @@ pub(crate) struct Counted {
     cells: FxHashMap<(u8, usize, i64, i64), Agg>,
 }
 
-/// The reading and counting half of [`rebuild`]: reads the events outside any
+/// The reading and counting half of a recount: reads the events outside any
 /// transaction of its own, so it can run while another connection writes (the rollups'
 /// recount, [`super::derived::rebuild_all`]).
 pub(crate) async fn count_all(db: &DatabaseConnection) -> Result<Counted, DbErr> {
@@ -546,7 +557,7 @@ pub(crate) async fn count_all(db: &DatabaseConnection) -> Result<Counted, DbErr>
     })
 }
 
-/// The writing half of [`rebuild`]: replaces the stored cells with `counted` and marks
+/// The writing half of a recount: replaces the stored cells with `counted` and marks
 /// them valid, in one transaction. Returns the number of cell rows.
 pub(crate) async fn write_counted(
     db: &DatabaseConnection,
@@ -581,7 +592,7 @@ pub(crate) async fn write_counted(
         }
     }
     super::column_writes::insert(&txn, batch).await?;
-    set_meta(&txn, VALID_KEY, "1").await?;
+    state::set_cells_valid(&txn, true).await?;
     txn.commit().await?;
     Ok(count)
 }
@@ -786,7 +797,7 @@ pub(crate) async fn settle<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
 
 /// Marks the stored cells as matching the events.
 pub(crate) async fn mark_valid<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
-    set_meta(txn, VALID_KEY, "1").await
+    state::set_cells_valid(txn, true).await
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@
 
 use super::entities::{derived_change, event, event_fact};
 use super::events::ACTIVE;
-use super::{cells, get_meta, rollup, set_meta};
-use crate::ingest::lock::{RefreshLock, DERIVED};
+use super::lock::{RefreshLock, DERIVED};
+use super::{cells, rollup, state};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
@@ -29,9 +29,6 @@ use sea_orm::{
 };
 use std::collections::BTreeSet;
 
-pub(crate) const GENERATION_KEY: &str = "derived_generation";
-/// Present (holding the generation that asked) while the tables must be recounted in full.
-const FULL_KEY: &str = "derived_full_rebuild";
 /// Changed events brought up to date in one transaction.
 const CATCH_UP_BATCH: u64 = 50_000;
 /// Past this share of the counted events changed, recounting is quicker than differences.
@@ -50,15 +47,12 @@ pub enum Rebuilt {
 /// PostgreSQL; SQLite has one writer at a time anyway): two transactions that change events
 /// at once get different generations, and the second waits here for the first.
 async fn next_generation<C: ConnectionTrait>(txn: &C) -> Result<i64, DbErr> {
-    super::next_number(txn, GENERATION_KEY).await
+    state::next_events_generation(txn).await
 }
 
 /// The events' generation as a number.
 pub(crate) async fn current<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    Ok(get_meta(db, GENERATION_KEY)
-        .await?
-        .and_then(|g| g.parse().ok())
-        .unwrap_or(0))
+    Ok(state::get(db).await?.events_generation)
 }
 
 /// Marks the derived tables stale for these events; call it in the transaction that
@@ -96,7 +90,7 @@ async fn mark_stale<C: ConnectionTrait>(
     cells::invalidate(db).await?;
     rollup::invalidate(db).await?;
     if most {
-        return set_meta(db, FULL_KEY, &generation.to_string()).await;
+        return state::set_full_recount_asked(db, Some(generation)).await;
     }
     let ids: Vec<String> = ids.into_iter().collect();
     for chunk in ids.chunks(500) {
@@ -129,15 +123,15 @@ pub async fn events_changed_and_counted<C: ConnectionTrait>(
     // The generation first: its lock orders this transaction after any other that changes
     // events, so the flags read next are not about to change.
     let generation = next_generation(txn).await?;
-    let up_to_date = get_meta(txn, cells::VALID_KEY).await?.as_deref() == Some("1")
-        && rollup::valid(txn).await?;
+    let s = state::get(txn).await?;
+    let up_to_date = s.cells_valid && s.rollups_valid;
     let most = most_changed(txn, ids.len()).await?;
     if !up_to_date || most {
         return mark_stale(txn, ids, generation, most).await;
     }
     let ids: Vec<String> = ids.into_iter().collect();
     let started = std::time::Instant::now();
-    let (read, counted_cells) = count_changes(txn, &ids, Some(generation)).await?;
+    let (read, counted_cells) = count_changes(txn, &ids).await?;
     let counted_rollups = std::time::Instant::now();
     rollup::drop_empty_rows(txn).await?;
     let dropped = std::time::Instant::now();
@@ -161,13 +155,9 @@ pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
     mark_stale(db, BTreeSet::new(), generation, true).await
 }
 
-/// The events' generation: it changes in every transaction that changes events.
-pub async fn generation<C: ConnectionTrait>(db: &C) -> Result<Option<String>, DbErr> {
-    get_meta(db, GENERATION_KEY).await
-}
-
 async fn stale(db: &DatabaseConnection) -> Result<bool, DbErr> {
-    Ok(get_meta(db, cells::VALID_KEY).await?.as_deref() != Some("1") || !rollup::valid(db).await?)
+    let s = state::get(db).await?;
+    Ok(!s.cells_valid || !s.rollups_valid)
 }
 
 /// Brings whatever is stale up to date, unless another rebuilder is at it (it will see
@@ -277,7 +267,7 @@ async fn pending<C: ConnectionTrait>(db: &C, upto: i64) -> Result<u64, DbErr> {
 /// Whether recounting beats updating: asked for, nothing counted yet, nothing listed
 /// (stale for a reason no change recorded), or most events changed.
 async fn needs_full(db: &DatabaseConnection, upto: i64) -> Result<bool, DbErr> {
-    if get_meta(db, FULL_KEY).await?.is_some() {
+    if state::get(db).await?.full_recount_asked.is_some() {
         return Ok(true);
     }
     let changed = pending(db, upto).await?;
@@ -295,11 +285,9 @@ pub(crate) async fn forget_changes(db: &DatabaseConnection, upto: i64) -> Result
         .filter(derived_change::Column::Generation.lte(upto))
         .exec(&txn)
         .await?;
-    let asked: Option<i64> = get_meta(&txn, FULL_KEY).await?.and_then(|g| g.parse().ok());
+    let asked = state::get(&txn).await?.full_recount_asked;
     if asked.is_some_and(|g| g <= upto) {
-        super::entities::meta::Entity::delete_by_id(FULL_KEY.to_string())
-            .exec(&txn)
-            .await?;
+        state::set_full_recount_asked(&txn, None).await?;
     }
     txn.commit().await
 }
@@ -338,7 +326,7 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
                     .await?;
             }
             let started = std::time::Instant::now();
-            let (read, counted_cells) = count_changes(&txn, &ids, None).await?;
+            let (read, counted_cells) = count_changes(&txn, &ids).await?;
             Ok((started, read, counted_cells, std::time::Instant::now()))
         })
         .await?;
@@ -362,13 +350,10 @@ async fn apply_changes(db: &DatabaseConnection, upto: i64) -> Result<usize, DbEr
 }
 
 /// Takes each listed event's old narrow copy out of the map cells and rollups and counts
-/// its row now in, in `txn`; with `list_as`, the generation `txn` took for changing them,
-/// also lists each one's facts before and after for the kept answers
-/// (`event_changes::list`). Returns when the reads and the cells were done (for the log).
+/// its row now in, in `txn`. Returns when the reads and the cells were done (for the log).
 async fn count_changes<C: ConnectionTrait>(
     txn: &C,
     ids: &[String],
-    list_as: Option<i64>,
 ) -> Result<(std::time::Instant, std::time::Instant), DbErr> {
     let mut before = Vec::with_capacity(ids.len());
     let mut now = Vec::with_capacity(ids.len());
@@ -387,9 +372,6 @@ async fn count_changes<C: ConnectionTrait>(
                 .all(txn)
                 .await?,
         );
-    }
-    if let Some(generation) = list_as {
-        super::event_changes::list(txn, generation, ids, &before, &now).await?;
     }
     let read = std::time::Instant::now();
     cells::apply_changes(txn, &before, &now).await?;

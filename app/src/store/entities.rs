@@ -282,15 +282,23 @@ pub mod invalid_record {
     no_relations!();
 }
 
-pub mod meta {
+pub mod store_state {
     use sea_orm::entity::prelude::*;
 
+    /// What the store keeps about itself, in one row (id 1): see `store::state`.
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "meta")]
+    #[sea_orm(table_name = "store_state")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub key: String,
-        pub value: String,
+        pub id: i32,
+        pub events_generation: i64,
+        pub trip_data_version: i64,
+        pub full_recount_asked: Option<i64>,
+        pub cells_valid: bool,
+        pub rollups_valid: bool,
+        pub longest_pattern: i64,
+        pub demo_generation: i64,
+        pub reference_fingerprint: Option<String>,
     }
     no_relations!();
 }
@@ -589,63 +597,6 @@ pub mod derived_change {
         #[sea_orm(primary_key, auto_increment = false)]
         pub event_id: String,
         pub generation: i64,
-    }
-    no_relations!();
-}
-
-pub mod trip_data_change {
-    use sea_orm::entity::prelude::*;
-
-    /// What one write of places or flight offers touched, under the number it took from the
-    /// `trip_data_seq` counter: the box its places lie in, or the route of its offers;
-    /// neither when it could have touched anything (`store::read_cache`).
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "trip_data_changes")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i32,
-        pub seq: i64,
-        pub min_lat: Option<f64>,
-        pub min_lon: Option<f64>,
-        pub max_lat: Option<f64>,
-        pub max_lon: Option<f64>,
-        pub origin: Option<String>,
-        pub destination: Option<String>,
-        pub recorded_at: DateTimeUtc,
-    }
-    no_relations!();
-}
-
-pub mod event_change_set {
-    use sea_orm::entity::prelude::*;
-
-    /// A generation of the events whose changed events are all listed in `event_changes`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "event_change_sets")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub generation: i64,
-        pub events: i32,
-        pub recorded_at: DateTimeUtc,
-    }
-    no_relations!();
-}
-
-pub mod event_change {
-    use sea_orm::entity::prelude::*;
-
-    /// One changed event's narrow copy before and after a change (JSON of
-    /// `store::event_changes::Facts`; none when it was not active), under the generation
-    /// the change took.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "event_changes")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i32,
-        pub generation: i64,
-        pub event_id: String,
-        pub before: Option<String>,
-        pub after: Option<String>,
     }
     no_relations!();
 }

@@ -17,6 +17,29 @@ pub const ACTIVE: &str = "active";
 /// The state of an event an admin hid from travellers.
 pub const HIDDEN: &str = "hidden";
 
+/// The class a refresh gives an event (design.md, "The diff: five classes"), stored with
+/// its history as the number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Class {
+    Unchanged = 0,
+    Changed = 1,
+    Moved = 2,
+    New = 3,
+    Gone = 4,
+}
+
+impl Class {
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Unchanged => "unchanged",
+            Class::Changed => "changed",
+            Class::Moved => "moved",
+            Class::New => "new",
+            Class::Gone => "gone",
+        }
+    }
+}
+
 /// Why a query could not be answered: the caller's input, or the store.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -493,36 +516,6 @@ pub fn outbound_window(start: NaiveDate) -> (NaiveDate, NaiveDate) {
 /// Return flights: from the last day to four days after it.
 pub fn return_window(end: NaiveDate) -> (NaiveDate, NaiveDate) {
     (end, end + Duration::days(4))
-}
-
-/// At most about this many clusters in one answer, whatever the zoom and box.
-pub const MAX_CLUSTERS: f64 = 4000.0;
-
-/// The grid cell, in degrees, for a zoom level (about 64 screen pixels) and a box.
-pub fn cluster_cell_degrees(zoom: u8, bbox: Option<&crate::filter::BBox>) -> f64 {
-    let by_zoom = super::cells::level_cell(zoom);
-    let area = bbox.map_or(360.0 * 180.0, |b| {
-        let width = if b.min_lon <= b.max_lon {
-            b.max_lon - b.min_lon
-        } else {
-            360.0 - (b.min_lon - b.max_lon)
-        };
-        (width * (b.max_lat - b.min_lat)).max(1e-9)
-    });
-    by_zoom.max((area / MAX_CLUSTERS).sqrt())
-}
-
-/// The filtered events grouped into grid cells sized to the zoom and the box; the counts
-/// add up to the filtered total (see [`super::cells`] for how this stays fast).
-pub async fn map_clusters(
-    db: &DatabaseConnection,
-    f: &EventFilter,
-    zoom: u8,
-) -> Result<Vec<crate::types::Cluster>, QueryError> {
-    let cell = cluster_cell_degrees(zoom, f.bbox.as_ref());
-    // The stored cells serve only the plain zoom grid (not a coarser one forced by the box).
-    let level = (cell == super::cells::level_cell(zoom)).then_some(zoom);
-    super::cells::clusters(db, f, cell, level).await
 }
 
 #[cfg(test)]

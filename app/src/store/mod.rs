@@ -2,28 +2,25 @@
 //! the queries that pages and the JSON API share, and the bundled reference data.
 
 pub mod admin;
+pub mod cache;
 pub mod cells;
-mod change_log;
 pub(crate) mod column_writes;
 pub mod derived;
 pub mod entities;
-pub mod event_changes;
 pub mod events;
+pub mod lock;
 pub mod moderation;
 pub mod pages;
-pub mod read_cache;
 pub mod reference;
 pub mod rollup;
+pub mod state;
 pub mod stats;
 pub mod trip;
+pub mod usage;
 pub(crate) mod write_behind;
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr,
-    EntityTrait, QuerySelect,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
 pub use sea_orm::DatabaseConnection as Db;
 
@@ -358,78 +355,6 @@ pub(crate) async fn upsert_rows<C: ConnectionTrait>(
         ))
         .await?;
     }
-    Ok(())
-}
-
-/// Reads one metadata value.
-pub async fn get_meta<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<String>, DbErr> {
-    Ok(entities::meta::Entity::find_by_id(key.to_string())
-        .one(db)
-        .await?
-        .map(|m| m.value))
-}
-
-/// Moves the counter kept under `key` in `meta` on by one and answers the new number. Its
-/// row stays locked until the transaction ends (on PostgreSQL; SQLite has one writer at a
-/// time): two transactions get different numbers, and the second waits here for the first,
-/// so the numbers become visible in order.
-pub(crate) async fn next_number<C: ConnectionTrait>(txn: &C, key: &str) -> Result<i64, DbErr> {
-    use entities::meta;
-    let locked = || {
-        meta::Entity::find_by_id(key.to_string())
-            .lock_exclusive()
-            .one(txn)
-    };
-    let mut row = locked().await?;
-    if row.is_none() {
-        // The first number ever: a missing row locks nothing, so two writers at once would
-        // both take 1. The row is made (one of them makes it, the other waits for that
-        // commit), then locked like any other time.
-        meta::Entity::insert(meta::ActiveModel {
-            key: Set(key.to_string()),
-            value: Set("0".to_string()),
-        })
-        .on_conflict(
-            OnConflict::column(meta::Column::Key)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-        row = locked().await?;
-    }
-    let number = row.and_then(|m| m.value.parse::<i64>().ok()).unwrap_or(0) + 1;
-    set_meta(txn, key, &number.to_string()).await?;
-    Ok(number)
-}
-
-/// Raises the number kept under `key` in `meta` to `number`, unless it is higher already.
-pub(crate) async fn raise_number<C: ConnectionTrait>(
-    txn: &C,
-    key: &str,
-    number: i64,
-) -> Result<(), DbErr> {
-    let now: i64 = get_meta(txn, key)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    set_meta(txn, key, &now.max(number).to_string()).await
-}
-
-/// Writes one metadata value, replacing what was there.
-pub async fn set_meta<C: ConnectionTrait>(db: &C, key: &str, value: &str) -> Result<(), DbErr> {
-    use entities::meta;
-    meta::Entity::insert(meta::ActiveModel {
-        key: Set(key.to_string()),
-        value: Set(value.to_string()),
-    })
-    .on_conflict(
-        OnConflict::column(meta::Column::Key)
-            .update_column(meta::Column::Value)
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
     Ok(())
 }
 

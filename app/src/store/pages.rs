@@ -3,7 +3,6 @@
 
 use super::entities::{country, event, place};
 use super::events::{place_of, summary, QueryError, ACTIVE};
-use super::read_cache::list_events;
 use super::stats::count_by;
 use crate::filter::EventFilter;
 use crate::geo::{bounding_box, haversine_km};
@@ -33,7 +32,7 @@ async fn label_counts(
 /// `None` for a code that is not a country.
 pub async fn country_page(
     db: &DatabaseConnection,
-    answers: &super::read_cache::KeptAnswers,
+    cache: &super::cache::ReadCache,
     code: &str,
     mut f: EventFilter,
 ) -> Result<Option<CountryData>, QueryError> {
@@ -42,7 +41,7 @@ pub async fn country_page(
         return Ok(None);
     };
     f.countries = vec![code.clone()];
-    let page = list_events(db, answers, &f).await?;
+    let page = cache.list_events(db, &f).await?;
     // The breakdowns cover the whole country, whatever the page shows.
     let whole = EventFilter {
         countries: vec![code.clone()],

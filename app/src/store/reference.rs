@@ -3,13 +3,12 @@
 //! in `meta`, and an unchanged bundle costs one read.
 
 use super::entities::{airport, country};
-use super::{get_meta, set_meta};
+use super::state;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
 use serde::Deserialize;
 
 const AIRPORTS_CSV: &str = include_str!("../../data/airports.csv");
 const COUNTRIES_CSV: &str = include_str!("../../data/countries.csv");
-const META_KEY: &str = "reference_data_fingerprint";
 /// Rows per INSERT: well inside SQLite's and PostgreSQL's bind-parameter limits.
 const BATCH: usize = 400;
 
@@ -72,14 +71,14 @@ pub async fn load(db: &DatabaseConnection) -> Result<bool, DbErr> {
         "{:016x}",
         fnv1a(&[AIRPORTS_CSV.as_bytes(), COUNTRIES_CSV.as_bytes()])
     );
-    if get_meta(db, META_KEY).await?.as_deref() == Some(fingerprint.as_str()) {
+    if state::get(db).await?.reference_fingerprint.as_ref() == Some(&fingerprint) {
         return Ok(false);
     }
     match write(db, &fingerprint).await {
         Ok(()) => Ok(true),
         // Another process sharing the store may have loaded the same data at the same moment
         // (its insert won the race): then there is nothing left to do.
-        Err(e) if get_meta(db, META_KEY).await?.as_deref() == Some(fingerprint.as_str()) => {
+        Err(e) if state::get(db).await?.reference_fingerprint.as_ref() == Some(&fingerprint) => {
             tracing::info!(error = %e, "reference data was loaded by another process meanwhile");
             Ok(false)
         }
@@ -124,7 +123,7 @@ async fn write(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr> 
         .exec(&txn)
         .await?;
     }
-    set_meta(&txn, META_KEY, fingerprint).await?;
+    state::set_reference_fingerprint(&txn, fingerprint).await?;
     txn.commit().await
 }
 

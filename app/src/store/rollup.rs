@@ -8,8 +8,8 @@
 use super::column_writes::{self, Columns};
 use super::entities::{event, event_fact, event_fact_day, stats_rollup, visitor_rollup};
 use super::events::ACTIVE;
+use super::state;
 use super::write_behind::write_behind;
-use super::{get_meta, set_meta};
 use crate::filter::EventFilter;
 use crate::types::{DemandDay, SpendIndustries};
 use chrono::{Datelike, Duration, NaiveDate};
@@ -19,19 +19,11 @@ use sea_orm::{
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-const VALID_KEY: &str = "stats_rollup_valid";
-/// The longest impact pattern (days) among the active events, as of the last rebuild.
-const LONGEST_PATTERN_KEY: &str = "stats_rollup_longest_pattern";
-
 /// The longest impact pattern (days) when the rollups were last rebuilt; `None` while
 /// they are stale.
 pub async fn longest_pattern<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, DbErr> {
-    if !valid(db).await? {
-        return Ok(None);
-    }
-    Ok(get_meta(db, LONGEST_PATTERN_KEY)
-        .await?
-        .and_then(|v| v.parse().ok()))
+    let s = state::get(db).await?;
+    Ok(s.rollups_valid.then_some(s.longest_pattern))
 }
 
 /// Whether the rollups can answer this filter: nothing but categories and countries.
@@ -41,7 +33,7 @@ pub fn applies(f: &EventFilter) -> bool {
 
 /// Whether the rollups match the events now.
 pub async fn valid<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
-    Ok(get_meta(db, VALID_KEY).await?.as_deref() == Some("1"))
+    Ok(state::get(db).await?.rollups_valid)
 }
 
 /// Whether this filter is answered from the rollups.
@@ -51,15 +43,7 @@ pub async fn usable(db: &DatabaseConnection, f: &EventFilter) -> Result<bool, Db
 
 /// Marks the rollups out of date, in the transaction that changes events.
 pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    set_meta(db, VALID_KEY, "0").await
-}
-
-/// Rebuilds the rollups unless they are known to match the events.
-pub async fn rebuild_if_stale(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if !valid(db).await? {
-        rebuild(db).await?;
-    }
-    Ok(())
+    state::set_rollups_valid(db, false).await
 }
 
 /// The Monday that starts the week of `d`.
@@ -414,7 +398,7 @@ async fn recount(
         let reading = async move {
             let mut after = String::new();
             loop {
-                // No condition on the state: see `cells::rebuild`.
+                // No condition on the state: see `cells::count_all`.
                 let batch = event::Entity::find()
                     .filter(event::Column::Id.gt(after.clone()))
                     .order_by_asc(event::Column::Id)
@@ -522,8 +506,8 @@ async fn recount(
         Ok(())
     })
     .await?;
-    set_meta(txn, LONGEST_PATTERN_KEY, &longest.to_string()).await?;
-    set_meta(txn, VALID_KEY, "1").await?;
+    state::set_longest_pattern(txn, longest).await?;
+    state::set_rollups_valid(txn, true).await?;
     tracing::info!(
         copies = copied.as_secs_f64(),
         indexes = (indexed - copied).as_secs_f64(),
@@ -723,14 +707,11 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         rows,
     )
     .await?;
-    let stored: i64 = get_meta(txn, LONGEST_PATTERN_KEY)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let stored = state::get(txn).await?.longest_pattern;
     // Kept as the longest ever counted since the last full rebuild: a bound, which is all
     // its readers need (it says how many day columns to sum).
     if longest > stored {
-        set_meta(txn, LONGEST_PATTERN_KEY, &longest.to_string()).await?;
+        state::set_longest_pattern(txn, longest).await?;
     }
     Ok(())
 }
@@ -751,7 +732,7 @@ pub(crate) async fn drop_empty_rows<C: ConnectionTrait>(txn: &C) -> Result<(), D
 /// Marks the rollups as matching the events (after [`apply_changes`] has brought them up to
 /// date).
 pub(crate) async fn mark_valid<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
-    set_meta(txn, VALID_KEY, "1").await
+    state::set_rollups_valid(txn, true).await
 }
 
 /// The categories and countries of a filter as a condition on a rollup table.

@@ -11,9 +11,7 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<EventPage>, ApiError> {
     let (filter, _) = event_filter(&state, raw, &[]).await?;
-    Ok(Json(
-        app::store::read_cache::list_events(&state.db, &state.answers, &filter).await?,
-    ))
+    Ok(Json(state.cache.list_events(&state.db, &filter).await?))
 }
 
 pub async fn get(

@@ -34,7 +34,6 @@ pub async fn clusters(
             }
         },
     };
-    let clusters =
-        app::store::read_cache::map_clusters(&state.db, &state.answers, &filter, zoom).await?;
+    let clusters = state.cache.map_clusters(&state.db, &filter, zoom).await?;
     Ok(Json(Clusters { clusters }))
 }

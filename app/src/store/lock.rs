@@ -2,7 +2,7 @@
 //! by insert, kept alive by a heartbeat, and taken over only when its holder has gone
 //! silent (a killed process) for longer than [`STALE_AFTER_SECS`].
 
-use crate::store::entities::lock;
+use super::entities::lock;
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};

@@ -1,0 +1,118 @@
+//! What the store keeps about itself, typed: one row of `store_state` with a column per
+//! fact, read and written only here.
+//!
+//! Two of its numbers are versions that cached answers are keyed by (`store::cache`):
+//! - `events_generation` moves on in every transaction that changes events
+//!   ([`next_events_generation`], called by `store::derived` for every writer of events);
+//! - `trip_data_version` moves on in every transaction that writes places, flight offers
+//!   or events' airports ([`trip_data_written`]).
+//!
+//! Each is moved on by an `UPDATE` of the one row, which stays locked until the
+//! transaction ends (on PostgreSQL; SQLite has one writer at a time): two writers get
+//! different numbers, and a reader sees the new number only with the data it stands for.
+
+use super::entities::store_state::{self, Column};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Statement, Value};
+
+pub use store_state::Model as StoreState;
+
+const ROW: i32 = 1;
+
+/// The store's state as it stands.
+pub async fn get<C: ConnectionTrait>(db: &C) -> Result<StoreState, DbErr> {
+    store_state::Entity::find_by_id(ROW)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("store_state: run `toursherpa migrate`".into()))
+}
+
+async fn set<C: ConnectionTrait>(db: &C, column: Column, value: SimpleExpr) -> Result<(), DbErr> {
+    store_state::Entity::update_many()
+        .col_expr(column, value)
+        .filter(Column::Id.eq(ROW))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Adds one to a counter column and answers its new value.
+async fn increment<C: ConnectionTrait>(db: &C, column: &str) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!(
+                r#"UPDATE store_state SET "{column}" = "{column}" + 1 WHERE id = {ROW} RETURNING "{column}""#
+            ),
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("store_state: run `toursherpa migrate`".into()))?;
+    row.try_get_by_index(0)
+}
+
+/// Moves the events' generation on and answers it; call it in the transaction that
+/// changes events.
+pub(crate) async fn next_events_generation<C: ConnectionTrait>(txn: &C) -> Result<i64, DbErr> {
+    increment(txn, "events_generation").await
+}
+
+/// Moves the trip data's version on; call it last in the transaction that writes places,
+/// flight offers or events' airports (last: its row lock is then held only until the
+/// commit, after the rows the transaction writes, so two such writers cannot deadlock).
+pub async fn trip_data_written<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    increment(txn, "trip_data_version").await.map(|_| ())
+}
+
+/// Records whether the map cells match the events.
+pub(crate) async fn set_cells_valid<C: ConnectionTrait>(db: &C, valid: bool) -> Result<(), DbErr> {
+    set(db, Column::CellsValid, Expr::value(valid)).await
+}
+
+/// Records whether the rollups match the events.
+pub(crate) async fn set_rollups_valid<C: ConnectionTrait>(
+    db: &C,
+    valid: bool,
+) -> Result<(), DbErr> {
+    set(db, Column::RollupsValid, Expr::value(valid)).await
+}
+
+/// Records the longest impact pattern counted into the rollups.
+pub(crate) async fn set_longest_pattern<C: ConnectionTrait>(
+    db: &C,
+    days: i64,
+) -> Result<(), DbErr> {
+    set(db, Column::LongestPattern, Expr::value(days)).await
+}
+
+/// Asks for a full recount of the derived tables at `generation`, or clears the request
+/// (`None`).
+pub(crate) async fn set_full_recount_asked<C: ConnectionTrait>(
+    db: &C,
+    generation: Option<i64>,
+) -> Result<(), DbErr> {
+    set(
+        db,
+        Column::FullRecountAsked,
+        Expr::value(Value::BigInt(generation)),
+    )
+    .await
+}
+
+/// Records the demo feed's generation.
+pub async fn set_demo_generation<C: ConnectionTrait>(db: &C, generation: i64) -> Result<(), DbErr> {
+    set(db, Column::DemoGeneration, Expr::value(generation)).await
+}
+
+/// Records the fingerprint of the reference data loaded.
+pub(crate) async fn set_reference_fingerprint<C: ConnectionTrait>(
+    db: &C,
+    fingerprint: &str,
+) -> Result<(), DbErr> {
+    set(
+        db,
+        Column::ReferenceFingerprint,
+        Expr::value(fingerprint.to_string()),
+    )
+    .await
+}
