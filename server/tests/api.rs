@@ -202,6 +202,19 @@ async fn pages_render_on_the_server(backend: Backend) {
     assert!(html.contains("class=\"event-item\""));
     assert!(html.contains("/api/v1/events.ics"), "export links");
 
+    // A dashboard whose filter matches no event renders whole (its empty charts once kept
+    // the page loading for ever).
+    let resp = app
+        .client
+        .get(app.url("/dashboard?q=no-event-is-called-this"))
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .expect("the empty dashboard answered");
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.expect("the empty dashboard finished");
+    assert!(html.contains("</html>"), "the whole page");
+
     let (_, page) = app.get_json("/api/v1/events?limit=1").await;
     let id = page["items"][0]["id"].as_str().unwrap();
     let title = page["items"][0]["title"].as_str().unwrap();
