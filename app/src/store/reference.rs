@@ -1,6 +1,6 @@
 //! Bundled reference data (airports, countries), compiled into the binary and loaded into
 //! the store at start. Loading is idempotent: a fingerprint of the bundled files is kept
-//! in `meta`, and an unchanged bundle costs one read.
+//! in `store_state`, and an unchanged bundle costs one read.
 
 use super::entities::{airport, country};
 use super::state;

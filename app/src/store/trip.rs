@@ -110,7 +110,7 @@ pub async fn trip_bundle(
 
 /// The bundle with the time of the last successful refresh as the event's and the demand
 /// window's freshness. Set apart from the rest because a refresh that changes nothing this
-/// bundle shows still moves it: a kept bundle takes the current one.
+/// bundle shows still moves it: a cached bundle takes the current one.
 pub fn with_last_refresh(mut bundle: TripBundle, last_refresh: Option<String>) -> TripBundle {
     if !bundle.demand_window.days.is_empty() {
         bundle.demand_window.fetched_at = last_refresh.clone();
