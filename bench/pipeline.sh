@@ -85,7 +85,7 @@ measure() {
     postgres)
       db="ts_bench_pipeline_$N"
       PG_DBS+=("$db")
-      psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+      psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
       psql -q "$PG_ADMIN" -c "CREATE DATABASE $db" >/dev/null
       url="postgres://postgres@127.0.0.1:5432/$db"
       ;;
@@ -106,7 +106,7 @@ measure() {
     rm -f "$WORK/bench-$N.db"*
   else
     echo "      store: $(psql -At "$PG_ADMIN" -c "SELECT pg_database_size('$db') / 1048576") MB"
-    psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
   fi
 }
 

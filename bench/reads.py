@@ -13,6 +13,8 @@ import urllib.request
 
 BASE = sys.argv[1].rstrip("/")
 LABEL = sys.argv[2]
+# A request still unanswered after this many seconds is counted as such, at this time.
+TIMEOUT = 60
 
 # Twenty-two filters a traveller or a script asks, by name.
 FILTERS = [
@@ -52,11 +54,13 @@ def with_filter(path, query):
 def fetch(path):
     t = time.perf_counter()
     try:
-        with urllib.request.urlopen(BASE + path, timeout=120) as r:
+        with urllib.request.urlopen(BASE + path, timeout=TIMEOUT) as r:
             r.read()
             status = r.status
     except urllib.error.HTTPError as e:
         status = e.code
+    except TimeoutError:
+        status = "timeout"
     return (time.perf_counter() - t) * 1000.0, status
 
 

@@ -26,7 +26,7 @@ WORK=$(mktemp -d)
 SERVER_PID=
 PG_DBS=()
 cleanup() {
-  [ -z "$SERVER_PID" ] || { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; } || true
+  [ -z "$SERVER_PID" ] || { kill -9 "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; } || true
   for d in "${PG_DBS[@]}"; do psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
 }
@@ -66,7 +66,8 @@ for BACKEND in "${BACKEND_LIST[@]}"; do
       for _ in $(seq 1 600); do curl -fs -o /dev/null "http://$ADDR/api/v1/map/clusters?zoom=0&bbox=0,0,0.001,0.001" && break; sleep 0.2; done
       python3 bench/reads.py "http://$ADDR" "$BACKEND/$build" >>"$WORK/results"
       echo "$BACKEND/$build	memory	peak	$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER_PID/status")	0" >>"$WORK/results"
-      kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+      # A server still busy with a request it never finished is not waited for.
+      kill "$SERVER_PID"; sleep 2; kill -9 "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true
       SERVER_PID=
     done
   done
