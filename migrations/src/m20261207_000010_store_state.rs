@@ -2,10 +2,13 @@
 //! lists (`event_changes`, `event_change_sets`, `trip_data_changes`).
 //!
 //! `store_state` holds one row (id 1) with a column for each fact the store keeps about
-//! itself: the events' generation, the trip data's version (cached trip bundles are keyed
-//! by both), whether the map cells and the rollups match the events, the longest impact
-//! pattern counted, a full recount asked for, the demo feed's generation and the reference
-//! data's fingerprint. The values in `meta` are carried over, so a store moves forward with
+//! itself: the events' generation, whether the map cells and the rollups match the events,
+//! the longest impact pattern counted, a full recount asked for, the demo feed's generation
+//! and the reference data's fingerprint. `trip_data_version` holds the version of places,
+//! offers and events' airports in a row of its own: PostgreSQL locks a whole row for an
+//! update, and the events' generation stays locked through a refresh's commit (seconds at a
+//! million events), which the lookups that write places and offers must not wait for.
+//! Cached trip bundles are keyed by both numbers. The values in `meta` are carried over, so a store moves forward with
 //! `toursherpa migrate` losing nothing.
 //!
 //! The change lists let a server check a kept answer against what changed since; cached
@@ -65,7 +68,6 @@ impl MigrationTrait for Migration {
                 .if_not_exists()
                 .col(integer(StoreState::Id).primary_key())
                 .col(big_integer(StoreState::EventsGeneration).default(0))
-                .col(big_integer(StoreState::TripDataVersion).default(0))
                 .col(big_integer_null(StoreState::FullRecountAsked))
                 .col(boolean(StoreState::CellsValid).default(false))
                 .col(boolean(StoreState::RollupsValid).default(false))
@@ -75,8 +77,19 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table(TripDataVersion::Table)
+                .if_not_exists()
+                .col(integer(TripDataVersion::Id).primary_key())
+                .col(big_integer(TripDataVersion::Version).default(0))
+                .to_owned(),
+        )
+        .await?;
         let db = m.get_connection();
         db.execute_unprepared("INSERT INTO store_state (id) VALUES (1)")
+            .await?;
+        db.execute_unprepared("INSERT INTO trip_data_version (id) VALUES (1)")
             .await?;
         let has_meta = m.has_table("meta").await?;
         if has_meta {
@@ -133,6 +146,8 @@ impl MigrationTrait for Migration {
         }
         m.drop_table(Table::drop().table(StoreState::Table).to_owned())
             .await?;
+        m.drop_table(Table::drop().table(TripDataVersion::Table).to_owned())
+            .await?;
         // The change lists come back empty: a server keeps no answer across a migration.
         super::m20261128_000008_change_lists::Migration.up(m).await
     }
@@ -143,13 +158,19 @@ enum StoreState {
     Table,
     Id,
     EventsGeneration,
-    TripDataVersion,
     FullRecountAsked,
     CellsValid,
     RollupsValid,
     LongestPattern,
     DemoGeneration,
     ReferenceFingerprint,
+}
+
+#[derive(DeriveIden)]
+enum TripDataVersion {
+    Table,
+    Id,
+    Version,
 }
 
 #[derive(DeriveIden)]

@@ -397,9 +397,8 @@ async fn migrating_carries_meta_into_store_state(backend: Backend) {
             s.longest_pattern,
             s.demo_generation,
             s.reference_fingerprint.as_deref(),
-            s.trip_data_version,
         ),
-        (41, Some(40), true, false, 12, 7, Some("00ff"), 0)
+        (41, Some(40), true, false, 12, 7, Some("00ff"))
     );
 
     Migrator::down(&store, Some(1)).await.unwrap();

@@ -308,37 +308,12 @@ async fn run_to_end(
         record_usage(db, caller, today).await?;
         caller.sync_usage(usage(db, caller.provider, today).await?);
     }
-    let outcome = stages(&mut Progress::new(db, config, lock, &mut report)).await;
+    let mut progress = Progress::new(db, config, lock, &mut report);
+    let outcome = stages(&mut progress).await;
     for caller in config.providers.callers() {
         record_usage(db, caller, today).await?;
     }
-    report.status = match &outcome {
-        Ok(()) => "succeeded".into(),
-        Err(StageError::Cancelled) => "cancelled".into(),
-        Err(e) => {
-            tracing::error!(run_id, error = %e, "refresh failed");
-            report.errors.push(e.to_string());
-            "failed".into()
-        }
-    };
-    let mut done: refresh_run::ActiveModel = run.into();
-    done.status = Set(report.status.clone());
-    done.stage = Set("done".into());
-    done.finished_at = Set(Some(Utc::now()));
-    done.unchanged = Set(report.classes.unchanged);
-    done.changed = Set(report.classes.changed);
-    done.moved = Set(report.classes.moved);
-    done.new = Set(report.classes.new);
-    done.gone = Set(report.classes.gone);
-    done.archived = Set(report.archived);
-    done.invalid = Set(report.invalid);
-    done.calls_events = Set(report.calls.events);
-    done.calls_places = Set(report.calls.places);
-    done.calls_flights = Set(report.calls.flights);
-    done.calls_saved = Set(report.calls_saved);
-    done.deferred = Set(report.deferred);
-    done.errors = Set(serde_json::to_string(&report.errors).unwrap_or_else(|_| "[]".into()));
-    done.update(db).await?;
+    progress.finish(run, outcome).await?;
     record_provider_status(db, config, &report).await?;
     Ok(report)
 }
@@ -401,10 +376,11 @@ async fn record_provider_status(
     Ok(())
 }
 
-/// A run's record as it goes: the one place a refresh writes what it is doing (its stage,
-/// how far it is, the classes and calls so far) for whoever watches it, asks whether an
-/// admin cancelled it, and logs how long each stage took (`stage finished`, at info level,
-/// for the pipeline benchmark and for anyone wondering where a slow run spent its time).
+/// A run's record from its first stage to its end: the one place a refresh writes what it
+/// is doing (its stage, how far it is, the classes and calls so far) for whoever watches
+/// it, asks whether an admin cancelled it, logs how long each stage took (`stage
+/// finished`, at info level, for the pipeline benchmark and for anyone wondering where a
+/// slow run spent its time), and closes the record with its status and counts.
 struct Progress<'a> {
     db: &'a DatabaseConnection,
     config: &'a RefreshConfig,
@@ -519,6 +495,44 @@ impl<'a> Progress<'a> {
 
     async fn cancelled(&self) -> Result<bool, DbErr> {
         cancel_requested(self.db, self.run_id()).await
+    }
+
+    /// Closes the run record: its status from how the stages ended, every count, and the
+    /// error that stopped it.
+    async fn finish(
+        self,
+        run: refresh_run::Model,
+        outcome: Result<(), StageError>,
+    ) -> Result<(), DbErr> {
+        let report = self.report;
+        report.status = match &outcome {
+            Ok(()) => "succeeded".into(),
+            Err(StageError::Cancelled) => "cancelled".into(),
+            Err(e) => {
+                tracing::error!(run_id = report.run_id, error = %e, "refresh failed");
+                report.errors.push(e.to_string());
+                "failed".into()
+            }
+        };
+        let mut done: refresh_run::ActiveModel = run.into();
+        done.status = Set(report.status.clone());
+        done.stage = Set("done".into());
+        done.finished_at = Set(Some(Utc::now()));
+        done.unchanged = Set(report.classes.unchanged);
+        done.changed = Set(report.classes.changed);
+        done.moved = Set(report.classes.moved);
+        done.new = Set(report.classes.new);
+        done.gone = Set(report.classes.gone);
+        done.archived = Set(report.archived);
+        done.invalid = Set(report.invalid);
+        done.calls_events = Set(report.calls.events);
+        done.calls_places = Set(report.calls.places);
+        done.calls_flights = Set(report.calls.flights);
+        done.calls_saved = Set(report.calls_saved);
+        done.deferred = Set(report.deferred);
+        done.errors = Set(serde_json::to_string(&report.errors).unwrap_or_else(|_| "[]".into()));
+        done.update(self.db).await?;
+        Ok(())
     }
 }
 

@@ -168,11 +168,11 @@ pub async fn trip_stamp(db: &DatabaseConnection, origin: &str) -> Result<TripSta
         "?"
     };
     let sql = format!(
-        "SELECT s.events_generation, s.trip_data_version, \
+        "SELECT s.events_generation, t.version AS trip_data_version, \
            (SELECT finished_at FROM refresh_runs WHERE status = 'succeeded' \
               AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1) AS last_refresh, \
            (SELECT COUNT(*) FROM airports WHERE iata = {param}) AS origin_known \
-         FROM store_state s WHERE s.id = 1"
+         FROM store_state s, trip_data_version t WHERE s.id = 1 AND t.id = 1"
     );
     let row = db
         .query_one_raw(Statement::from_sql_and_values(

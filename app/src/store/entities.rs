@@ -292,13 +292,27 @@ pub mod store_state {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: i32,
         pub events_generation: i64,
-        pub trip_data_version: i64,
         pub full_recount_asked: Option<i64>,
         pub cells_valid: bool,
         pub rollups_valid: bool,
         pub longest_pattern: i64,
         pub demo_generation: i64,
         pub reference_fingerprint: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod trip_data_version {
+    use sea_orm::entity::prelude::*;
+
+    /// The version of places, flight offers and events' airports, in one row (id 1) of its
+    /// own: see `store::state`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "trip_data_version")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub version: i64,
     }
     no_relations!();
 }
