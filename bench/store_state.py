@@ -21,8 +21,8 @@ QUERIES = [
     "SELECT 'flight_lookup|' || origin || '|' || destination || '|' || depart_date FROM flight_lookups ORDER BY 1",
     "SELECT 'owed|' || event_id FROM pending_enrichment ORDER BY 1",
     "SELECT 'demo_generation|' || demo_generation FROM store_state",
-    # The derived tables, brought up to date after the commit (by difference or recounted):
-    # a killed catch-up must be finished by the next run with the same counts.
+    # The derived tables, recomputed in the commit's transaction: a killed run leaves the
+    # old counts, and the next run must reach the same ones.
     "SELECT 'cell|' || level || '|' || category || '|' || gy || '|' || gx || '|' || n || '|' || "
     "CAST(ROUND(sum_lat * 1000000) AS INTEGER) || '|' || CAST(ROUND(sum_lon * 1000000) AS INTEGER) || '|' || "
     "IFNULL(single_id, '') || '|' || IFNULL(single_title, '') FROM cluster_cells ORDER BY 1",
@@ -30,9 +30,6 @@ QUERIES = [
     "spend_events || '|' || spend_total FROM stats_rollup ORDER BY 1",
     "SELECT 'visitors|' || category || '|' || country || '|' || day || '|' || visitors || '|' || contributions "
     "FROM visitor_rollup ORDER BY 1",
-    "SELECT 'fact|' || id || '|' || rank || '|' || lat || '|' || lon || '|' || v0 FROM event_facts ORDER BY 1",
-    "SELECT 'derived_valid|' || cells_valid || '|' || rollups_valid FROM store_state",
-    "SELECT 'derived_owed|' || count(*) FROM derived_changes",
 ]
 
 

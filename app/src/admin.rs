@@ -158,7 +158,6 @@ pub async fn hide_event(event_id: String, reason: String) -> Result<String, Serv
         Err(e @ ModerationError::NoSuchEvent(_)) => return Err(refused(404, e.to_string())),
         Err(e) => return Err(refused(400, e.to_string())),
     };
-    rebuild_in_background(&a.state);
     Ok(title)
 }
 
@@ -172,19 +171,5 @@ pub async fn show_event(event_id: String) -> Result<String, ServerFnError> {
         Err(ModerationError::Db(e)) => return Err(internal(e)),
         Err(e) => return Err(refused(404, e.to_string())),
     };
-    rebuild_in_background(&a.state);
     Ok(title)
-}
-
-/// The map counts and dashboard rollups follow a moderation change (usually counted in its
-/// own transaction already; when they were stale, readers count live until this has run, so
-/// travellers never see a hidden event meanwhile).
-#[cfg(feature = "ssr")]
-fn rebuild_in_background(state: &crate::state::AppState) {
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        if let Err(e) = crate::store::derived::rebuild_if_stale(&db).await {
-            tracing::warn!(error = %e, "rebuilding map counts after a moderation change failed");
-        }
-    });
 }

@@ -567,7 +567,7 @@ async fn oversized_queries_and_bodies_are_refused() {
 /// generation, is seen by the very next request.
 async fn kept_answers_follow_every_change_to_the_events(backend: Backend) {
     use app::store::entities::event;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let app = spawn_app(backend, true).await;
     let world = "/api/v1/map/clusters?zoom=2&bbox=-180,-85,180,85";
     let counted = |v: &Value| -> i64 {
@@ -588,18 +588,17 @@ async fn kept_answers_follow_every_change_to_the_events(backend: Backend) {
 
     // Another writer (another process, say) ends the first event.
     let id = first["items"][0]["id"].as_str().unwrap().to_string();
-    let txn = app.db.begin().await.unwrap();
+    let w = app::store::write::Write::events(&app.db).await.unwrap();
     event::Entity::update_many()
         .col_expr(
             event::Column::State,
             sea_orm::sea_query::Expr::value("gone"),
         )
         .filter(event::Column::Id.eq(id.clone()))
-        .exec(&txn)
+        .exec(w.txn())
         .await
         .unwrap();
-    app::store::derived::invalidate(&txn).await.unwrap();
-    txn.commit().await.unwrap();
+    w.commit().await.unwrap();
 
     let (_, after) = app.get_json("/api/v1/events?limit=5").await;
     assert_eq!(after["total"].as_i64().unwrap(), total - 1);
@@ -618,11 +617,8 @@ async fn kept_answers_follow_every_change_to_the_events(backend: Backend) {
 async fn cached_answers_are_keyed_by_the_events_generation(backend: Backend) {
     use app::store::entities::event;
     use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let app = spawn_app(backend, true).await;
-    app::store::derived::rebuild_if_stale(&app.db)
-        .await
-        .unwrap();
     let url = "/api/v1/events?country=FR&sort=rank&limit=3";
     let (status, first) = app.get_json(url).await;
     assert_eq!(status, 200, "{first}");
@@ -641,17 +637,14 @@ async fn cached_answers_are_keyed_by_the_events_generation(backend: Backend) {
     assert_eq!(kept, first, "served from the cache");
 
     // An event abroad is re-ranked, as a refresh's commit writes it.
-    let txn = app.db.begin().await.unwrap();
+    let w = app::store::write::Write::events(&app.db).await.unwrap();
     event::Entity::update_many()
         .col_expr(event::Column::Rank, Expr::value(99))
         .filter(event::Column::Id.eq(abroad.id.clone()))
-        .exec(&txn)
+        .exec(w.txn())
         .await
         .unwrap();
-    app::store::derived::events_changed_and_counted(&txn, [abroad.id.clone()])
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
+    w.commit().await.unwrap();
     let (_, again) = app.get_json(url).await;
     assert_eq!(again["items"][0]["id"], top.as_str(), "{again}");
     assert_eq!(again["items"][0]["title"], "Quietly renamed");

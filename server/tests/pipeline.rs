@@ -713,13 +713,11 @@ async fn index_definitions(db: &sea_orm::DatabaseConnection) -> Vec<String> {
     let sql = match db.get_database_backend() {
         DbBackend::Postgres => {
             "SELECT indexname || ' ' || indexdef AS r FROM pg_indexes WHERE tablename IN \
-             ('events', 'event_history', 'pending_enrichment', 'event_facts', 'event_fact_days') \
-             ORDER BY 1"
+             ('events', 'event_history', 'pending_enrichment') ORDER BY 1"
         }
         _ => {
             "SELECT name || ' ' || COALESCE(sql, '') AS r FROM sqlite_master WHERE type = 'index' \
-             AND tbl_name IN ('events', 'event_history', 'pending_enrichment', 'event_facts', \
-             'event_fact_days') ORDER BY 1"
+             AND tbl_name IN ('events', 'event_history', 'pending_enrichment') ORDER BY 1"
         }
     };
     db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
@@ -734,9 +732,7 @@ async fn index_definitions(db: &sea_orm::DatabaseConnection) -> Vec<String> {
 /// tables' indexes dropped and created again: every index is back as it was, and the
 /// events, the owed work, the history and the derived counts are all there.
 async fn a_large_first_load_keeps_every_index_and_count(backend: Backend) {
-    use app::store::entities::{
-        cluster_cell, event, event_fact, event_history, pending_enrichment,
-    };
+    use app::store::entities::{cluster_cell, event, event_history, pending_enrichment};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let m = mocks().await;
     let mut app = app_with(backend, &m).await;
@@ -782,10 +778,6 @@ async fn a_large_first_load_keeps_every_index_and_count(backend: Backend) {
     assert_eq!(event::Entity::find().count(db).await.unwrap() as usize, N);
     assert_eq!(
         event_history::Entity::find().count(db).await.unwrap() as usize,
-        N
-    );
-    assert_eq!(
-        event_fact::Entity::find().count(db).await.unwrap() as usize,
         N
     );
     let owed = pending_enrichment::Entity::find().count(db).await.unwrap() as usize;

@@ -374,18 +374,15 @@ async fn local_rank_attendance_and_near_filters(backend: Backend) {
 async fn retitle(db: &sea_orm::DatabaseConnection, id: &str, title: &str) {
     use app::store::entities::event;
     use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
-    let txn = db.begin().await.unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let w = app::store::write::Write::events(db).await.unwrap();
     event::Entity::update_many()
         .col_expr(event::Column::Title, Expr::value(title))
         .filter(event::Column::Id.eq(id))
-        .exec(&txn)
+        .exec(w.txn())
         .await
         .unwrap();
-    app::store::derived::events_changed(&txn, [id.to_string()])
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
+    w.commit().await.unwrap();
 }
 
 /// Puts an event's airports `km` away, moving the trip data's version on as their writer

@@ -7,9 +7,7 @@ use crate::ingest::diff::{ProviderState, SnapshotEvent};
 use crate::store::entities::{airport, event};
 use crate::types::{SpendIndustries, CATEGORIES};
 use chrono::{Duration, NaiveDate, Utc};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
 
 pub const PROVIDER: &str = "synthetic";
 
@@ -106,93 +104,87 @@ pub async fn generate(
     let started = std::time::Instant::now();
     const BATCH: usize = 500;
     let mut i = 0;
+    // One write: readers see the store before or after, and the derived tables are
+    // recomputed once.
+    let mut w = crate::store::write::Write::events(db).await?;
     while i < n {
-        let txn = db.begin().await?;
-        let end = (i + 50_000).min(n);
-        while i < end {
-            let mut rows = Vec::with_capacity(BATCH);
-            for j in i..(i + BATCH).min(end) {
-                let pick = rng.below(sum);
-                let k = cumulative.partition_point(|&c| c <= pick);
-                let (c, _) = &cities[k.min(cities.len() - 1)];
-                let category = CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize];
-                // Within about 15 km of the city's airport.
-                let lat = (c.lat + (rng.unit() - 0.5) * 0.27).clamp(-89.9, 89.9);
-                let lon = (c.lon + (rng.unit() - 0.5) * 0.35).clamp(-179.99, 179.99);
-                let rank = (20.0 + 75.0 * rng.unit().powf(1.8)) as i32;
-                let attendance = (200.0 * (1.0 + 999.0 * rng.unit().powi(4))) as i64;
-                let start = base + Duration::days(rng.below(365) as i64);
-                let days = rng.below(4) as i64;
-                let e = SnapshotEvent {
-                    id: format!("syn-{seed}-{j:07}"),
-                    title: format!("Synthetic {category} #{j} in {}", c.name),
-                    description: "Synthetic event for scale tests (demo data).".into(),
-                    category: category.to_string(),
-                    labels: Vec::new(),
-                    rank,
-                    local_rank: Some((rank + rng.below(20) as i32).min(100)),
-                    attendance: Some(attendance),
-                    spend_usd: Some(attendance * 150),
-                    start,
-                    end: start + Duration::days(days),
-                    timezone: c.tz.clone(),
-                    venue_name: format!("Venue {}", rng.below(500)),
-                    address: String::new(),
-                    city: c.name.clone(),
-                    country: c.country.clone(),
-                    lat,
-                    lon,
-                    state: ProviderState::Active,
-                    updated: None,
-                    starts_at: None,
-                    ends_at: None,
-                    // Two events in three come with a day-by-day pattern and a split of
-                    // their spend, as many provider records do.
-                    impact: if j % 3 != 0 {
-                        crate::demo::feed::demo_impact(
-                            &j.to_string(),
-                            start,
-                            start + Duration::days(days),
-                            attendance,
-                        )
-                    } else {
-                        Vec::new()
-                    },
-                    spend_industries: (j % 3 != 0).then(|| {
-                        let spend = attendance * 150;
-                        SpendIndustries {
-                            accommodation: Some(spend * 45 / 100),
-                            hospitality: Some(spend * 35 / 100),
-                            transportation: Some(spend * 20 / 100),
-                        }
-                    }),
-                    region: c.region.clone(),
-                };
-                let mut row = crate::ingest::active_model(&e, PROVIDER, now, 0);
-                row.last_run_id = Set(None);
-                row.demo = Set(true);
-                rows.push(row);
-            }
-            i += rows.len();
-            event::Entity::insert_many(rows)
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::column(event::Column::Id)
-                        .update_columns([
-                            event::Column::Title,
-                            event::Column::Lat,
-                            event::Column::Lon,
-                        ])
-                        .to_owned(),
-                )
-                .exec(&txn)
-                .await?;
+        let mut rows = Vec::with_capacity(BATCH);
+        for j in i..(i + BATCH).min(n) {
+            let pick = rng.below(sum);
+            let k = cumulative.partition_point(|&c| c <= pick);
+            let (c, _) = &cities[k.min(cities.len() - 1)];
+            let category = CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize];
+            // Within about 15 km of the city's airport.
+            let lat = (c.lat + (rng.unit() - 0.5) * 0.27).clamp(-89.9, 89.9);
+            let lon = (c.lon + (rng.unit() - 0.5) * 0.35).clamp(-179.99, 179.99);
+            let rank = (20.0 + 75.0 * rng.unit().powf(1.8)) as i32;
+            let attendance = (200.0 * (1.0 + 999.0 * rng.unit().powi(4))) as i64;
+            let start = base + Duration::days(rng.below(365) as i64);
+            let days = rng.below(4) as i64;
+            let e = SnapshotEvent {
+                id: format!("syn-{seed}-{j:07}"),
+                title: format!("Synthetic {category} #{j} in {}", c.name),
+                description: "Synthetic event for scale tests (demo data).".into(),
+                category: category.to_string(),
+                labels: Vec::new(),
+                rank,
+                local_rank: Some((rank + rng.below(20) as i32).min(100)),
+                attendance: Some(attendance),
+                spend_usd: Some(attendance * 150),
+                start,
+                end: start + Duration::days(days),
+                timezone: c.tz.clone(),
+                venue_name: format!("Venue {}", rng.below(500)),
+                address: String::new(),
+                city: c.name.clone(),
+                country: c.country.clone(),
+                lat,
+                lon,
+                state: ProviderState::Active,
+                updated: None,
+                starts_at: None,
+                ends_at: None,
+                // Two events in three come with a day-by-day pattern and a split of
+                // their spend, as many provider records do.
+                impact: if j % 3 != 0 {
+                    crate::demo::feed::demo_impact(
+                        &j.to_string(),
+                        start,
+                        start + Duration::days(days),
+                        attendance,
+                    )
+                } else {
+                    Vec::new()
+                },
+                spend_industries: (j % 3 != 0).then(|| {
+                    let spend = attendance * 150;
+                    SpendIndustries {
+                        accommodation: Some(spend * 45 / 100),
+                        hospitality: Some(spend * 35 / 100),
+                        transportation: Some(spend * 20 / 100),
+                    }
+                }),
+                region: c.region.clone(),
+            };
+            let mut row = crate::ingest::active_model(&e, PROVIDER, now, 0);
+            row.last_run_id = Set(None);
+            row.demo = Set(true);
+            rows.push(row);
         }
-        crate::store::derived::invalidate(&txn).await?;
-        txn.commit().await?;
+        i += rows.len();
+        event::Entity::insert_many(rows)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(event::Column::Id)
+                    .update_columns([event::Column::Title, event::Column::Lat, event::Column::Lon])
+                    .to_owned(),
+            )
+            .exec(w.txn())
+            .await?;
     }
     let insert_seconds = started.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
-    crate::store::derived::rebuild_if_stale(db).await?;
+    w.derive().await?;
+    w.commit().await?;
     Ok(GenerateReport {
         events: n,
         cities: cities.len(),

@@ -14,13 +14,12 @@ use crate::store::entities::{
     place_lookup,
 };
 use crate::store::events::{DINING_RADIUS_KM, LODGING_RADIUS_KM};
-use crate::store::state::trip_data_written;
-use crate::store::write_behind::write_behind;
+use crate::store::write::Write;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -72,53 +71,40 @@ pub async fn record_plan<C: ConnectionTrait>(
     }
     let mut ids: Vec<&str> = wanted.keys().copied().collect();
     ids.sort_unstable();
-    // Each 500 events' rows are built while the 500 before them are written: a first load
-    // owes a million.
-    write_behind(db, |writer| async move {
-        for chunk in ids.chunks(500) {
-            let owed: HashMap<String, i16> = pending_enrichment::Entity::find()
-                .select_only()
-                .column(pending_enrichment::Column::EventId)
-                .column(pending_enrichment::Column::Need)
-                .filter(
-                    pending_enrichment::Column::EventId.is_in(chunk.iter().map(|s| s.to_string())),
-                )
-                .into_tuple::<(String, i16)>()
-                .all(db)
-                .await?
-                .into_iter()
-                .collect();
-            let rows = chunk
-                .iter()
-                .map(|id| {
-                    let need = wanted[id];
-                    let need = owed.get(*id).map_or(need, |old| need.min(*old));
-                    pending_enrichment::ActiveModel {
-                        event_id: Set(id.to_string()),
-                        need: Set(need),
-                        run_id: Set(run_id),
-                        created_at: Set(now),
-                    }
-                })
-                .collect();
-            let statement = crate::store::column_writes::insert_statement(
-                writer.backend(),
-                rows,
-                Some((
-                    pending_enrichment::Column::EventId,
-                    &[
+    for chunk in ids.chunks(500) {
+        let owed: HashMap<String, i16> = pending_enrichment::Entity::find()
+            .select_only()
+            .column(pending_enrichment::Column::EventId)
+            .column(pending_enrichment::Column::Need)
+            .filter(pending_enrichment::Column::EventId.is_in(chunk.iter().map(|s| s.to_string())))
+            .into_tuple::<(String, i16)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let rows = chunk.iter().map(|id| {
+            let need = wanted[id];
+            let need = owed.get(*id).map_or(need, |old| need.min(*old));
+            pending_enrichment::ActiveModel {
+                event_id: Set(id.to_string()),
+                need: Set(need),
+                run_id: Set(run_id),
+                created_at: Set(now),
+            }
+        });
+        pending_enrichment::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(pending_enrichment::Column::EventId)
+                    .update_columns([
                         pending_enrichment::Column::Need,
                         pending_enrichment::Column::RunId,
-                    ],
-                )),
-            )?;
-            if let Some(statement) = statement {
-                writer.send(statement).await?;
-            }
-        }
-        Ok(())
-    })
-    .await
+                    ])
+                    .to_owned(),
+            )
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Calls a from-scratch enrichment of one event would make (for "calls saved").
@@ -514,18 +500,18 @@ async fn store_airports(
         );
     }
     if !full.is_empty() {
-        let txn = db.begin().await?;
+        let w = Write::trip_data(db).await?;
+        let txn = w.txn();
         event_airport::Entity::delete_many()
             .filter(event_airport::Column::EventId.is_in(full))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         for batch in rows.chunks(1000) {
             event_airport::Entity::insert_many(batch.to_vec())
-                .exec(&txn)
+                .exec(txn)
                 .await?;
         }
-        trip_data_written(&txn).await?;
-        txn.commit().await?;
+        w.commit().await?;
     }
     let flights_only: Vec<String> = targets
         .iter()
@@ -587,7 +573,8 @@ async fn lookup_places(
     // once wait for each other rather than deadlock.
     let mut found = found;
     found.sort_unstable_by(|a, b| a.provider_id.cmp(&b.provider_id));
-    let txn = db.begin().await?;
+    let w = Write::trip_data(db).await?;
+    let txn = w.txn();
     for p in &found {
         place::Entity::insert(place::ActiveModel {
             provider: Set(provider.into()),
@@ -621,7 +608,7 @@ async fn lookup_places(
                 ])
                 .to_owned(),
         )
-        .exec(&txn)
+        .exec(txn)
         .await?;
     }
     place_lookup::Entity::insert(place_lookup::ActiveModel {
@@ -643,10 +630,9 @@ async fn lookup_places(
         ])
         .to_owned(),
     )
-    .exec(&txn)
+    .exec(txn)
     .await?;
-    trip_data_written(&txn).await?;
-    txn.commit().await?;
+    w.commit().await?;
     Ok(Ok(()))
 }
 
@@ -686,13 +672,14 @@ async fn lookup_flights(
         Err(e) => return Ok(Err(e)),
     };
     let expires = now + Duration::hours(FLIGHT_TTL_HOURS);
-    let txn = db.begin().await?;
+    let w = Write::trip_data(db).await?;
+    let txn = w.txn();
     flight_offer::Entity::delete_many()
         .filter(flight_offer::Column::Origin.eq(from.iata.clone()))
         .filter(flight_offer::Column::Destination.eq(to.iata.clone()))
         .filter(flight_offer::Column::DepartDate.eq(day))
         .filter(flight_offer::Column::Provider.eq(provider))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if !offers.is_empty() {
         flight_offer::Entity::insert_many(offers.iter().map(|o| flight_offer::ActiveModel {
@@ -715,7 +702,7 @@ async fn lookup_flights(
             demo: Set(client.is_demo()),
             ..Default::default()
         }))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     }
     flight_lookup::Entity::insert(flight_lookup::ActiveModel {
@@ -741,10 +728,9 @@ async fn lookup_flights(
         ])
         .to_owned(),
     )
-    .exec(&txn)
+    .exec(txn)
     .await?;
-    trip_data_written(&txn).await?;
-    txn.commit().await?;
+    w.commit().await?;
     Ok(Ok(()))
 }
 

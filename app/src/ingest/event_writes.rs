@@ -7,10 +7,13 @@
 //! indexes, a moved one the two position indexes, not all fifteen each.
 
 use super::diff::{text_hash, StoredEvent, StoredState};
-use crate::store::column_writes::{self, Columns};
 use crate::store::entities::event;
-use sea_orm::{ActiveValue, DbBackend, DbErr, Iterable, Statement};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue, DbBackend, DbErr, EntityTrait, Iterable, QueryTrait, Statement};
 use std::collections::{HashMap, HashSet};
+
+/// A set of the events' columns, one bit each in `event::Column::iter()` order.
+pub type Columns = u64;
 
 /// Rows per statement (about 34 values a row, well under SQLite's 32,766 bound parameters
 /// and PostgreSQL's 65,535).
@@ -159,10 +162,23 @@ impl EventWrites {
         columns: Columns,
         rows: Vec<event::ActiveModel>,
     ) -> Result<(), DbErr> {
-        match column_writes::upsert_statement(self.backend, event::Column::Id, columns, rows)? {
-            Some(statement) => sink(statement),
-            None => Ok(()),
+        if rows.is_empty() {
+            return Ok(());
         }
+        let set: Vec<event::Column> = event::Column::iter()
+            .filter(|c| columns & bit(*c) != 0)
+            .collect();
+        let mut on_conflict = OnConflict::column(event::Column::Id);
+        if set.is_empty() {
+            on_conflict.do_nothing();
+        } else {
+            on_conflict.update_columns(set);
+        }
+        sink(
+            event::Entity::insert_many(rows)
+                .on_conflict(on_conflict)
+                .build(self.backend),
+        )
     }
 }
 

@@ -10,15 +10,15 @@ use crate::providers::policy::ProviderError;
 use crate::providers::{EventsClient, Providers};
 use crate::store::entities::{event, event_history, invalid_record, refresh_run};
 use crate::store::usage::{record_usage, usage};
-use crate::store::write_behind::write_behind;
+use crate::store::write::Write;
 use crate::store::{lock, state};
 use chrono::{NaiveDate, Utc};
 use diff::{Class, ProviderState, SnapshotEvent, StoredEvent, StoredState, SyncMode};
 use event_writes::WRITE_BATCH;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -583,12 +583,13 @@ async fn write_events(
             &mut sink,
         )
     });
-    let written = write_behind(txn, |writer| async move {
+    // Moved in, so that a failed statement drops the receiver and the builder stops.
+    let written = async move {
         while let Some(statement) = built.recv().await {
-            writer.send(statement).await?;
+            txn.execute_raw(statement).await?;
         }
-        Ok(())
-    })
+        Ok::<(), DbErr>(())
+    }
     .await;
     let vanished = building
         .await
@@ -621,10 +622,10 @@ fn build_event_writes(
     let mut vanished = Vanished::new();
     let write_history = |history: Vec<event_history::ActiveModel>,
                          sink: &mut event_writes::StatementSink<'_>| {
-        match crate::store::column_writes::insert_statement(backend, history, None)? {
-            Some(statement) => sink(statement),
-            None => Ok(()),
+        if history.is_empty() {
+            return Ok(());
         }
+        sink(event_history::Entity::insert_many(history).build(backend))
     };
     // In id order: each row's entry in the key's index then lands next to the last
     // one, where a provider's order (random ids) would touch a page anywhere in it.
@@ -707,11 +708,12 @@ async fn stages(p: &mut Progress<'_>) -> Result<(), StageError> {
     }
     let writes = diffed.writes().count();
     p.at("commit", 0, writes).await?;
-    commit(p, &diffed, &invalid, fetched.demo_generation).await?;
+    let written = commit(p, &diffed, &invalid).await?;
     p.lap("commit", writes);
 
-    p.enter("derived", 0, writes).await?;
-    derive(p.db).await?;
+    // Still the commit's transaction, which holds the write lock: the run record, written
+    // on another connection, keeps saying "commit" until it ends.
+    derive(p, written, &diffed, fetched.demo_generation).await?;
     p.lap("derived", writes);
 
     p.enter("enrich", 0, 0).await?;
@@ -854,29 +856,30 @@ async fn diff_snapshot(
     })
 }
 
-/// Commits the events and the enrichment they need in one transaction: readers see the old
-/// state or the new one, and a crash after it leaves the owed work recorded.
+/// Writes the events and the enrichment they need in one transaction, left open for
+/// [`derive`] to finish: readers see the old state or the new one, and a crash after it
+/// leaves the owed work recorded.
 async fn commit(
     p: &Progress<'_>,
     d: &Diffed,
     invalid: &[(String, String)],
-    demo_generation: Option<u32>,
-) -> Result<(), StageError> {
+) -> Result<Write, StageError> {
     let (run_id, now) = (p.run_id(), Utc::now());
     let provider_name = p.config.providers.events.name();
     let began = std::time::Instant::now();
-    let txn = p.db.begin().await?;
-    crate::store::bulk_write(&txn, async {
-        record_invalid(&txn, run_id, invalid, now).await?;
+    let w = Write::events(p.db).await?;
+    let txn = w.txn();
+    crate::store::bulk_write(txn, async {
+        record_invalid(txn, run_id, invalid, now).await?;
         // A large load into tables with fewer rows than it adds (the first, above all) goes
         // around their indexes: created again once the rows are in, they cost a sort each.
         let new_events = d.diff.count(Class::New);
         let mut dropped = Vec::new();
         for table in ["events", "event_history", "pending_enrichment"] {
-            dropped.extend(crate::store::drop_indexes_for_load(&txn, table, new_events).await?);
+            dropped.extend(crate::store::drop_indexes_for_load(txn, table, new_events).await?);
         }
         let vanished = write_events(
-            &txn,
+            txn,
             &d.diff,
             &d.valid,
             &d.stored,
@@ -885,33 +888,17 @@ async fn commit(
             run_id,
         )
         .await?;
-        mark_vanished_and_archived(&txn, vanished, &d.diff.archived, now).await?;
+        mark_vanished_and_archived(txn, vanished, &d.diff.archived, now).await?;
         // A refresh rewrites an event with the provider's state; an admin's hiding stands.
-        crate::store::moderation::reapply(&txn).await?;
-        enrich::record_plan(&txn, &enrich::plan(&d.diff, &d.valid), run_id).await?;
-        crate::store::create_indexes(&txn, &dropped).await?;
-        let changed_ids: Vec<String> = d
-            .writes()
-            .map(|w| w.id.clone())
-            .chain(d.diff.archived.iter().cloned())
-            .collect();
-        if !changed_ids.is_empty() {
-            crate::store::derived::events_changed_and_counted(&txn, changed_ids).await?;
-        }
-        if let Some(g) = demo_generation {
-            refresh_run::Entity::update_many()
-                .col_expr(refresh_run::Column::FeedGeneration, Expr::value(g as i32))
-                .filter(refresh_run::Column::Id.eq(run_id))
-                .exec(&txn)
-                .await?;
-        }
+        crate::store::moderation::reapply(txn).await?;
+        enrich::record_plan(txn, &enrich::plan(&d.diff, &d.valid), run_id).await?;
+        crate::store::create_indexes(txn, &dropped).await?;
         p.pause().await;
         Ok(())
     })
     .await?;
-    txn.commit().await?;
     tracing::info!(seconds = began.elapsed().as_secs_f64(), "commit written");
-    Ok(())
+    Ok(w)
 }
 
 /// Records the snapshot's records set aside, with their reasons.
@@ -965,16 +952,35 @@ async fn mark_vanished_and_archived(
     Ok(())
 }
 
-/// Brings the map's stored cluster counts and the dashboard's rollups up to date with the
-/// events. A refresh's changes were counted in its commit when the tables were up to date;
-/// after a first load, a large change or a run killed before this stage, they are brought
-/// up to date here (until then both are counted live).
-async fn derive(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if let Some(how) = crate::store::derived::rebuild_if_stale(db).await? {
-        tracing::info!(?how, "derived tables brought up to date");
+/// Recomputes the map's cells and the dashboard's rollups in the commit's transaction and
+/// commits it; after a load of many new events (a first load, above all), refreshes the
+/// planner's statistics. The run record is written on another connection, so it is left
+/// alone while the transaction holds the write lock (SQLite) and its row (PostgreSQL).
+async fn derive(
+    p: &Progress<'_>,
+    mut w: Write,
+    d: &Diffed,
+    demo_generation: Option<u32>,
+) -> Result<(), DbErr> {
+    w.derive().await?;
+    if let Some(g) = demo_generation {
+        // The run says which generation of the demo feed it committed, with the commit.
+        refresh_run::Entity::update_many()
+            .col_expr(refresh_run::Column::FeedGeneration, Expr::value(g as i32))
+            .filter(refresh_run::Column::Id.eq(p.run_id()))
+            .exec(w.txn())
+            .await?;
+    }
+    p.pause().await;
+    w.commit().await?;
+    if d.diff.count(Class::New) >= ANALYZE_AFTER {
+        crate::store::derive::analyze(p.db).await?;
     }
     Ok(())
 }
+
+/// New events from which a refresh refreshes the planner's statistics.
+const ANALYZE_AFTER: usize = 10_000;
 
 /// Enriches what this run owes and whatever earlier runs left, and counts the calls made
 /// and saved into the report.

@@ -292,10 +292,6 @@ pub mod store_state {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: i32,
         pub events_generation: i64,
-        pub full_recount_asked: Option<i64>,
-        pub cells_valid: bool,
-        pub rollups_valid: bool,
-        pub longest_pattern: i64,
         pub demo_generation: i64,
         pub reference_fingerprint: Option<String>,
     }
@@ -435,64 +431,6 @@ pub mod visitor_rollup {
     no_relations!();
 }
 
-pub mod event_fact {
-    use sea_orm::entity::prelude::*;
-
-    /// A narrow copy of one active event: the columns the dashboard filters on (named as
-    /// in `events`, so the same filter applies), its spend split, its start month and
-    /// week, and the first ten days of its impact pattern from `impact_first`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "event_facts")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub state: String,
-        pub category: String,
-        pub country: String,
-        pub rank: i32,
-        pub local_rank: Option<i32>,
-        pub attendance: Option<i64>,
-        pub start_date: Date,
-        pub end_date: Date,
-        pub lat: f64,
-        pub lon: f64,
-        pub spend_usd: Option<i64>,
-        pub spend_accommodation: i64,
-        pub spend_hospitality: i64,
-        pub spend_transportation: i64,
-        pub start_month: String,
-        pub start_week: String,
-        pub impact_first: Option<Date>,
-        pub v0: i64,
-        pub v1: i64,
-        pub v2: i64,
-        pub v3: i64,
-        pub v4: i64,
-        pub v5: i64,
-        pub v6: i64,
-        pub v7: i64,
-        pub v8: i64,
-        pub v9: i64,
-    }
-    no_relations!();
-}
-
-pub mod event_fact_day {
-    use sea_orm::entity::prelude::*;
-
-    /// A day of an event's impact pattern after the ten kept in `event_facts`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "event_fact_days")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub event_id: String,
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub day: Date,
-        pub visitors: i64,
-    }
-    no_relations!();
-}
-
 pub mod admin_user {
     use sea_orm::entity::prelude::*;
 
@@ -596,21 +534,6 @@ pub mod provider_status {
         pub last_error_at: Option<DateTimeUtc>,
         pub last_success_run: Option<i32>,
         pub last_success_at: Option<DateTimeUtc>,
-    }
-    no_relations!();
-}
-
-pub mod derived_change {
-    use sea_orm::entity::prelude::*;
-
-    /// An event changed since the derived tables were last brought up to date, with the
-    /// generation of the change that touched it last.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "derived_changes")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub event_id: String,
-        pub generation: i64,
     }
     no_relations!();
 }

@@ -8,13 +8,10 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 const NAME: &str = "refresh";
-/// The lock of whoever rebuilds the derived tables (map cells, dashboard rollups).
-pub const DERIVED: &str = "derived";
 /// A holder that has not beaten for this long is taken to be dead.
 pub const STALE_AFTER_SECS: i64 = 300;
 
 pub struct RefreshLock {
-    name: &'static str,
     holder: String,
 }
 
@@ -48,14 +45,7 @@ fn holder_is_dead_here(holder: &str) -> bool {
 impl RefreshLock {
     /// Takes the refresh lock, or answers `None` while someone else holds it.
     pub async fn acquire(db: &DatabaseConnection) -> Result<Option<RefreshLock>, DbErr> {
-        Self::acquire_named(db, NAME).await
-    }
-
-    /// Takes the lock called `name` (same rules), or answers `None` while someone holds it.
-    pub async fn acquire_named(
-        db: &DatabaseConnection,
-        name: &'static str,
-    ) -> Result<Option<RefreshLock>, DbErr> {
+        let name = NAME;
         let holder = new_holder();
         let now = Utc::now();
         let inserted = lock::Entity::insert(lock::ActiveModel {
@@ -72,12 +62,12 @@ impl RefreshLock {
         .exec_without_returning(db)
         .await?;
         if inserted == 1 {
-            return Ok(Some(RefreshLock { name, holder }));
+            return Ok(Some(RefreshLock { holder }));
         }
         // Take over a lock whose holder died: a process of this machine that no longer
         // exists, or any holder that stopped beating. One conditional UPDATE decides.
         let Some(current) = lock::Entity::find_by_id(name.to_string()).one(db).await? else {
-            return Box::pin(Self::acquire_named(db, name)).await;
+            return Box::pin(Self::acquire(db)).await;
         };
         let stale = now - Duration::seconds(STALE_AFTER_SECS);
         if current.heartbeat_at >= stale && !holder_is_dead_here(&current.holder) {
@@ -94,14 +84,14 @@ impl RefreshLock {
         if taken.rows_affected == 1 {
             tracing::warn!(previous = %current.holder, "took over the refresh lock of a stopped process");
         }
-        Ok((taken.rows_affected == 1).then_some(RefreshLock { name, holder }))
+        Ok((taken.rows_affected == 1).then_some(RefreshLock { holder }))
     }
 
     /// Tells other processes the holder is alive.
     pub async fn heartbeat(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
         lock::Entity::update_many()
             .col_expr(lock::Column::HeartbeatAt, Expr::value(Utc::now()))
-            .filter(lock::Column::Name.eq(self.name))
+            .filter(lock::Column::Name.eq(NAME))
             .filter(lock::Column::Holder.eq(self.holder.clone()))
             .exec(db)
             .await?;
@@ -110,7 +100,7 @@ impl RefreshLock {
 
     pub async fn release(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
         lock::Entity::delete_many()
-            .filter(lock::Column::Name.eq(self.name))
+            .filter(lock::Column::Name.eq(NAME))
             .filter(lock::Column::Holder.eq(self.holder.clone()))
             .exec(db)
             .await?;

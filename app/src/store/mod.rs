@@ -4,20 +4,18 @@
 pub mod admin;
 pub mod cache;
 pub mod cells;
-pub(crate) mod column_writes;
-pub mod derived;
+pub mod derive;
 pub mod entities;
 pub mod events;
 pub mod lock;
 pub mod moderation;
 pub mod pages;
 pub mod reference;
-pub mod rollup;
 pub mod state;
 pub mod stats;
 pub mod trip;
 pub mod usage;
-pub(crate) mod write_behind;
+pub mod write;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
@@ -310,9 +308,15 @@ pub(crate) async fn create_indexes<C: ConnectionTrait>(
     created
 }
 
-/// Brings the schema up to date.
+/// Brings the schema up to date, and then, when it changed, the derived tables (a new
+/// schema may count them differently).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    let pending = Migrator::get_pending_migrations(db).await?.len();
+    Migrator::up(db, None).await?;
+    if pending > 0 {
+        write::Write::events(db).await?.commit().await?;
+    }
+    Ok(())
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
@@ -321,41 +325,6 @@ fn sqlite_path(url: &str) -> Option<String> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
-}
-
-/// Writes rows by key in as few statements as the databases allow: a row whose key is
-/// already stored is updated by `set` (SQL over the stored row, named by the table, and
-/// the offered one, named `excluded`). Identifiers here are code, never caller text.
-pub(crate) async fn upsert_rows<C: ConnectionTrait>(
-    db: &C,
-    table: &str,
-    columns: &[&str],
-    key: &[&str],
-    set: &[String],
-    rows: Vec<Vec<sea_orm::Value>>,
-) -> Result<(), DbErr> {
-    // Well under SQLite's 32,766 bound values a statement.
-    let per_statement = (8_000 / columns.len().max(1)).max(1);
-    let backend = db.get_database_backend();
-    let key: Vec<String> = key.iter().map(|k| column_writes::quote(k)).collect();
-    for chunk in rows.chunks(per_statement) {
-        let mut values = Vec::with_capacity(chunk.len() * columns.len());
-        for row in chunk {
-            debug_assert_eq!(row.len(), columns.len());
-            values.extend(row.iter().cloned());
-        }
-        let sql = format!(
-            "{} ON CONFLICT ({}) DO UPDATE SET {}",
-            column_writes::insert_sql(backend, table, columns, chunk.len()),
-            key.join(", "),
-            set.join(", ")
-        );
-        db.execute_raw(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
-        .await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

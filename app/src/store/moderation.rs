@@ -1,7 +1,8 @@
 //! Event moderation: an admin hides an event from travellers, with a reason, and may show
 //! it again. The reason lives in `event_moderation`; the event's state becomes `hidden`, so
 //! every traveller query (which reads only `active` events) leaves it out at no cost, and
-//! the map cells and dashboard rollups are rebuilt without it.
+//! the map cells and dashboard rollups are recomputed without it in the same transaction
+//! (`store::write`).
 
 use super::entities::{event, event_moderation};
 use crate::types::HiddenEvent;
@@ -9,7 +10,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// The longest reason kept.
@@ -65,9 +66,8 @@ pub async fn hide(
     if reason.chars().count() > MAX_REASON {
         return Err(ModerationError::ReasonTooLong);
     }
-    // The write comes first: on SQLite a transaction that reads and then writes may find
-    // another writer was first and fail, where one that writes first waits its turn.
-    let txn = db.begin().await?;
+    let w = super::write::Write::events(db).await?;
+    let txn = w.txn();
     event_moderation::Entity::insert(event_moderation::ActiveModel {
         event_id: Set(event_id.to_string()),
         reason: Set(reason.into()),
@@ -83,20 +83,18 @@ pub async fn hide(
             ])
             .to_owned(),
     )
-    .exec(&txn)
+    .exec(txn)
     .await?;
     let Some(ev) = event::Entity::find_by_id(event_id.to_string())
-        .one(&txn)
+        .one(txn)
         .await?
     else {
         // Dropping the transaction rolls the row back.
         return Err(ModerationError::NoSuchEvent(event_id.into()));
     };
-    if reapply(&txn).await? > 0 {
-        super::derived::events_changed_and_counted(&txn, [ev.id.clone()]).await?;
-    }
-    super::admin::audit(&txn, by, "event_hide", &ev.id, reason, address).await?;
-    txn.commit().await?;
+    reapply(txn).await?;
+    super::admin::audit(txn, by, "event_hide", &ev.id, reason, address).await?;
+    w.commit().await?;
     Ok(ev.title)
 }
 
@@ -108,29 +106,27 @@ pub async fn show(
     by: &str,
     address: &str,
 ) -> Result<String, ModerationError> {
-    let txn = db.begin().await?;
+    let w = super::write::Write::events(db).await?;
+    let txn = w.txn();
     let removed = event_moderation::Entity::delete_by_id(event_id.to_string())
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if removed.rows_affected == 0 {
         return Err(ModerationError::NotHidden(event_id.into()));
     }
     let title = event::Entity::find_by_id(event_id.to_string())
-        .one(&txn)
+        .one(txn)
         .await?
         .map(|e| e.title)
         .unwrap_or_default();
-    let shown = event::Entity::update_many()
+    event::Entity::update_many()
         .col_expr(event::Column::State, Expr::value("active"))
         .filter(event::Column::Id.eq(event_id))
         .filter(event::Column::State.eq("hidden"))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    if shown.rows_affected > 0 {
-        super::derived::events_changed_and_counted(&txn, [event_id.to_string()]).await?;
-    }
-    super::admin::audit(&txn, by, "event_show", event_id, "", address).await?;
-    txn.commit().await?;
+    super::admin::audit(txn, by, "event_show", event_id, "", address).await?;
+    w.commit().await?;
     Ok(title)
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Two of its numbers are versions that cached answers are keyed by (`store::cache`):
 //! - `events_generation` moves on in every transaction that changes events
-//!   ([`next_events_generation`], called by `store::derived` for every writer of events);
+//!   ([`next_events_generation`], called by `store::write` for every writer of events);
 //! - the trip data's version moves on in every transaction that writes places, flight
 //!   offers or events' airports ([`trip_data_written`]). It has a table of its own
 //!   (`trip_data_version`): PostgreSQL locks a whole row for an update, and the events'
@@ -16,7 +16,7 @@
 
 use super::entities::store_state::{self, Column};
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Statement, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Statement};
 
 pub use store_state::Model as StoreState;
 
@@ -67,41 +67,6 @@ pub async fn trip_data_written<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr>
     increment(txn, "trip_data_version", "version")
         .await
         .map(|_| ())
-}
-
-/// Records whether the map cells match the events.
-pub(crate) async fn set_cells_valid<C: ConnectionTrait>(db: &C, valid: bool) -> Result<(), DbErr> {
-    set(db, Column::CellsValid, Expr::value(valid)).await
-}
-
-/// Records whether the rollups match the events.
-pub(crate) async fn set_rollups_valid<C: ConnectionTrait>(
-    db: &C,
-    valid: bool,
-) -> Result<(), DbErr> {
-    set(db, Column::RollupsValid, Expr::value(valid)).await
-}
-
-/// Records the longest impact pattern counted into the rollups.
-pub(crate) async fn set_longest_pattern<C: ConnectionTrait>(
-    db: &C,
-    days: i64,
-) -> Result<(), DbErr> {
-    set(db, Column::LongestPattern, Expr::value(days)).await
-}
-
-/// Asks for a full recount of the derived tables at `generation`, or clears the request
-/// (`None`).
-pub(crate) async fn set_full_recount_asked<C: ConnectionTrait>(
-    db: &C,
-    generation: Option<i64>,
-) -> Result<(), DbErr> {
-    set(
-        db,
-        Column::FullRecountAsked,
-        Expr::value(Value::BigInt(generation)),
-    )
-    .await
 }
 
 /// Records the demo feed's generation.

@@ -3,17 +3,15 @@
 //! here loads events into the web process to count them.
 
 use super::entities::{
-    airport, country, event, event_airport, event_fact, event_fact_day, flight_offer, stats_rollup,
-    visitor_rollup,
+    airport, country, event, event_airport, flight_offer, stats_rollup, visitor_rollup,
 };
 use super::events::{filter_condition, summary, QueryError};
-use super::rollup::{self, stats_condition, visitor_condition};
 use crate::filter::EventFilter;
 use crate::types::{
     CountBy, DashboardCards, FareRow, Fares, RankPoint, SpendRow, TimelineRow, VisitorDay,
 };
 use chrono::NaiveDate;
-use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, JoinType, Order,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
@@ -30,6 +28,35 @@ pub const CARD_SIZE: u64 = 5;
 /// at a million events such a walk reads a few thousand index entries at most.
 const BROAD_FILTER: u64 = 1000;
 
+/// Whether the rollups answer this filter: nothing but categories and countries.
+pub fn uses_rollups(f: &EventFilter) -> bool {
+    f.only_kind_and_place() && f.bbox.is_none()
+}
+
+/// The categories and countries of a filter as a condition on `stats_rollup`.
+fn stats_condition(f: &EventFilter) -> sea_orm::Condition {
+    let mut c = sea_orm::Condition::all();
+    if !f.categories.is_empty() {
+        c = c.add(stats_rollup::Column::Category.is_in(f.categories.clone()));
+    }
+    if !f.countries.is_empty() {
+        c = c.add(stats_rollup::Column::Country.is_in(f.countries.clone()));
+    }
+    c
+}
+
+/// The same for `visitor_rollup`.
+fn visitor_condition(f: &EventFilter) -> sea_orm::Condition {
+    let mut c = sea_orm::Condition::all();
+    if !f.categories.is_empty() {
+        c = c.add(visitor_rollup::Column::Category.is_in(f.categories.clone()));
+    }
+    if !f.countries.is_empty() {
+        c = c.add(visitor_rollup::Column::Country.is_in(f.countries.clone()));
+    }
+    c
+}
+
 /// Events per value of a column (an empty string for no value), most first, then by
 /// value; at most `limit` values. The dashboard's bars and the country page's breakdowns.
 pub async fn count_by(
@@ -44,7 +71,7 @@ pub async fn count_by(
         _ => None,
     };
     if let Some(stored) = stored {
-        if rollup::usable(db, f).await? {
+        if uses_rollups(f) {
             let mut q = stats_rollup::Entity::find()
                 .select_only()
                 .column(stored)
@@ -61,14 +88,6 @@ pub async fn count_by(
                 .into_iter()
                 .map(|(v, n)| (v, n.max(0) as u64))
                 .collect());
-        }
-        if let Some(q) = facts_select(db, f).await? {
-            let name = if matches!(col, event::Column::Category) {
-                "category"
-            } else {
-                "country"
-            };
-            return facts_count_by(db, q, name, limit).await;
         }
     }
     let mut q = event::Entity::find()
@@ -136,22 +155,19 @@ pub async fn countries(
         .collect())
 }
 
-/// The SQL for one industry's share of the predicted spend (stored as JSON per event).
-fn industry_sql(backend: DbBackend, industry: &str) -> String {
+/// The SQL for one event's share of its predicted spend in one industry (stored as JSON
+/// per event).
+pub(crate) fn industry_sql(backend: DbBackend, industry: &str) -> String {
     match backend {
-        DbBackend::Postgres => {
-            format!(r#"COALESCE(SUM((("spend_industries")::json ->> '{industry}')::bigint), 0)"#)
-        }
-        _ => format!(
-            r#"COALESCE(SUM(CAST(json_extract("spend_industries", '$.{industry}') AS INTEGER)), 0)"#
-        ),
+        DbBackend::Postgres => format!(r#"(("spend_industries")::json ->> '{industry}')::bigint"#),
+        _ => format!(r#"CAST(json_extract("spend_industries", '$.{industry}') AS INTEGER)"#),
     }
 }
 
 /// Predicted event spend per country (the [`TOP_COUNTRIES`] largest), split by industry
 /// where the provider gives the split; US dollars.
 pub async fn spend(db: &DatabaseConnection, f: &EventFilter) -> Result<Vec<SpendRow>, QueryError> {
-    let rows = if rollup::usable(db, f).await? {
+    let rows = if uses_rollups(f) {
         stats_rollup::Entity::find()
             .select_only()
             .column(stats_rollup::Column::Country)
@@ -177,8 +193,6 @@ pub async fn spend(db: &DatabaseConnection, f: &EventFilter) -> Result<Vec<Spend
             .into_tuple()
             .all(db)
             .await?
-    } else if let Some(q) = facts_select(db, f).await? {
-        facts_spend(db, q).await?
     } else {
         spend_live(db, f).await?
     };
@@ -213,21 +227,21 @@ async fn spend_live(
         )
         .column_as(
             Expr::cust(format!(
-                "CAST({} AS BIGINT)",
+                "CAST(COALESCE(SUM({}), 0) AS BIGINT)",
                 industry_sql(backend, "accommodation")
             )),
             "accommodation",
         )
         .column_as(
             Expr::cust(format!(
-                "CAST({} AS BIGINT)",
+                "CAST(COALESCE(SUM({}), 0) AS BIGINT)",
                 industry_sql(backend, "hospitality")
             )),
             "hospitality",
         )
         .column_as(
             Expr::cust(format!(
-                "CAST({} AS BIGINT)",
+                "CAST(COALESCE(SUM({}), 0) AS BIGINT)",
                 industry_sql(backend, "transportation")
             )),
             "transportation",
@@ -261,7 +275,7 @@ impl Period {
         }
     }
 
-    fn sql(self, backend: DbBackend) -> &'static str {
+    pub(crate) fn sql(self, backend: DbBackend) -> &'static str {
         match (self, backend) {
             (Period::Month, DbBackend::Postgres) => r#"to_char("start_date", 'YYYY-MM')"#,
             (Period::Week, DbBackend::Postgres) => {
@@ -281,7 +295,7 @@ pub async fn timeline(
     f: &EventFilter,
     period: Period,
 ) -> Result<Vec<TimelineRow>, QueryError> {
-    let rows: Vec<(String, String, i64)> = if rollup::usable(db, f).await? {
+    let rows: Vec<(String, String, i64)> = if uses_rollups(f) {
         let col = match period {
             Period::Month => stats_rollup::Column::Month,
             Period::Week => stats_rollup::Column::Week,
@@ -299,8 +313,6 @@ pub async fn timeline(
             .into_tuple()
             .all(db)
             .await?
-    } else if let Some(q) = facts_select(db, f).await? {
-        facts_timeline(db, q, period).await?
     } else {
         event::Entity::find()
             .select_only()
@@ -331,34 +343,6 @@ pub async fn rank_attendance(
     db: &DatabaseConnection,
     f: &EventFilter,
 ) -> Result<Vec<RankPoint>, QueryError> {
-    // Category and country filters walk the events' rank indexes; any other filter would
-    // read many wide rows to sort them, so the narrow copies pick the points.
-    if !rollup::applies(f) {
-        if let Some(mut q) = facts_select(db, f).await? {
-            q.expr_as(Expr::cust(r#""events"."id""#), Alias::new("id"))
-                .and_where(Expr::cust(r#""events"."attendance" IS NOT NULL"#))
-                .order_by_expr(Expr::cust(r#""events"."rank""#), Order::Desc)
-                .order_by_expr(Expr::cust(r#""events"."id""#), Order::Asc)
-                .limit(MAX_SCATTER);
-            let ids = run(db, &q)
-                .await?
-                .iter()
-                .map(|r| get::<String>(r, "id"))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut points: Vec<RankPoint> = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(500) {
-                points.extend(rank_points(
-                    point_columns()
-                        .filter(event::Column::Id.is_in(chunk.to_vec()))
-                        .into_tuple()
-                        .all(db)
-                        .await?,
-                ));
-            }
-            points.sort_by(|a, b| b.rank.cmp(&a.rank).then(a.id.cmp(&b.id)));
-            return Ok(points);
-        }
-    }
     let rows = point_columns()
         .filter(filter_condition(f)?)
         .filter(event::Column::Attendance.is_not_null())
@@ -497,7 +481,7 @@ pub async fn visitors(
     db: &DatabaseConnection,
     f: &EventFilter,
 ) -> Result<Vec<VisitorDay>, QueryError> {
-    let rows: Vec<(String, i64)> = if rollup::usable(db, f).await? {
+    let rows: Vec<(String, i64)> = if uses_rollups(f) {
         visitor_rollup::Entity::find()
             .select_only()
             .column(visitor_rollup::Column::Day)
@@ -508,8 +492,6 @@ pub async fn visitors(
             .into_tuple()
             .all(db)
             .await?
-    } else if let Some(q) = facts_select(db, f).await? {
-        facts_visitors(db, f, q).await?
     } else {
         visitors_live(db, f).await?
     };
@@ -539,14 +521,16 @@ async fn visitors_live(
         DbBackend::Postgres => format!(
             r#"SELECT d->>'date' AS day, CAST(SUM((d->>'visitors')::bigint) AS BIGINT) AS visitors
                FROM "events" e CROSS JOIN LATERAL json_array_elements(e."impact"::json) d
-               WHERE e."id" IN ({}) GROUP BY day ORDER BY day"#,
+               WHERE e."id" IN ({}) AND d->>'date' LIKE '____-__-__'
+               GROUP BY day ORDER BY day"#,
             ids.sql
         ),
         _ => format!(
             r#"SELECT json_extract(d.value, '$.date') AS day,
                       CAST(SUM(json_extract(d.value, '$.visitors')) AS INTEGER) AS visitors
                FROM "events" e, json_each(e."impact") d
-               WHERE e."id" IN ({}) GROUP BY day ORDER BY day"#,
+               WHERE e."id" IN ({}) AND json_extract(d.value, '$.date') LIKE '____-__-__'
+               GROUP BY day ORDER BY day"#,
             ids.sql
         ),
     };
@@ -684,182 +668,4 @@ pub async fn fares(
         rows,
         demo,
     })
-}
-
-/// The filter applied to the narrow copies of the events (`event_facts`, under the name
-/// `events` so the same condition reads it), when they can answer it: they match the
-/// events and the filter has no free text (the copies keep no text).
-async fn facts_select(
-    db: &DatabaseConnection,
-    f: &EventFilter,
-) -> Result<Option<SelectStatement>, QueryError> {
-    if f.q.is_some() || !rollup::valid(db).await? {
-        return Ok(None);
-    }
-    let mut q = Query::select();
-    q.from_as(event_fact::Entity, Alias::new("events"))
-        .cond_where(filter_condition(f)?);
-    Ok(Some(q))
-}
-
-/// Runs a statement built with sea-query.
-async fn run(
-    db: &DatabaseConnection,
-    q: &SelectStatement,
-) -> Result<Vec<sea_orm::QueryResult>, QueryError> {
-    Ok(db.query_all_raw(db.get_database_backend().build(q)).await?)
-}
-
-fn get<T: sea_orm::TryGetable>(r: &sea_orm::QueryResult, col: &str) -> Result<T, QueryError> {
-    Ok(r.try_get::<T>("", col)?)
-}
-
-/// [`count_by`] over the narrow copies, for the category or the country.
-async fn facts_count_by(
-    db: &DatabaseConnection,
-    mut q: SelectStatement,
-    col: &str,
-    limit: Option<u64>,
-) -> Result<Vec<(String, u64)>, QueryError> {
-    q.expr_as(Expr::cust(format!(r#""events"."{col}""#)), Alias::new("k"))
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .group_by_col(Alias::new("k"))
-        .order_by_expr(Expr::cust("n"), Order::Desc)
-        .order_by_expr(Expr::cust("k"), Order::Asc);
-    if let Some(l) = limit {
-        q.limit(l);
-    }
-    run(db, &q)
-        .await?
-        .iter()
-        .map(|r| Ok((get::<String>(r, "k")?, get::<i64>(r, "n")?.max(0) as u64)))
-        .collect()
-}
-
-/// [`timeline`] over the narrow copies.
-async fn facts_timeline(
-    db: &DatabaseConnection,
-    mut q: SelectStatement,
-    period: Period,
-) -> Result<Vec<(String, String, i64)>, QueryError> {
-    let col = match period {
-        Period::Month => r#""events"."start_month""#,
-        Period::Week => r#""events"."start_week""#,
-    };
-    q.expr_as(Expr::cust(col), Alias::new("period"))
-        .expr_as(Expr::cust(r#""events"."category""#), Alias::new("category"))
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .group_by_col(Alias::new("period"))
-        .group_by_col(Alias::new("category"))
-        .order_by_expr(Expr::cust("period"), Order::Asc)
-        .order_by_expr(Expr::cust("category"), Order::Asc);
-    run(db, &q)
-        .await?
-        .iter()
-        .map(|r| Ok((get(r, "period")?, get(r, "category")?, get(r, "n")?)))
-        .collect()
-}
-
-/// [`spend`] over the narrow copies.
-async fn facts_spend(
-    db: &DatabaseConnection,
-    mut q: SelectStatement,
-) -> Result<Vec<(String, i64, i64, i64, i64)>, QueryError> {
-    q.expr_as(Expr::cust(r#""events"."country""#), Alias::new("country"));
-    for (col, name) in [
-        ("spend_usd", "total"),
-        ("spend_accommodation", "accommodation"),
-        ("spend_hospitality", "hospitality"),
-        ("spend_transportation", "transportation"),
-    ] {
-        q.expr_as(
-            Expr::cust(format!(r#"CAST(SUM("events"."{col}") AS BIGINT)"#)),
-            Alias::new(name),
-        );
-    }
-    q.and_where(Expr::cust(r#""events"."spend_usd" IS NOT NULL"#))
-        .group_by_col(Alias::new("country"))
-        .order_by_expr(Expr::cust("total"), Order::Desc)
-        .order_by_expr(Expr::cust("country"), Order::Asc)
-        .limit(TOP_COUNTRIES);
-    run(db, &q)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                get(r, "country")?,
-                get(r, "total")?,
-                get(r, "accommodation")?,
-                get(r, "hospitality")?,
-                get(r, "transportation")?,
-            ))
-        })
-        .collect()
-}
-
-/// [`visitors`] over the narrow copies: the first ten days of each pattern summed per
-/// first day (one pass), shifted into place, plus the later days kept aside.
-async fn facts_visitors(
-    db: &DatabaseConnection,
-    f: &EventFilter,
-    q: SelectStatement,
-) -> Result<Vec<(String, i64)>, QueryError> {
-    let mut days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-    // Only the day columns the longest stored pattern reaches: each sum costs time per row.
-    let columns = match rollup::longest_pattern(db).await? {
-        Some(longest) => (longest.max(1) as usize).min(rollup::FACT_DAYS),
-        None => rollup::FACT_DAYS,
-    };
-    let mut firsts = q;
-    firsts.expr_as(
-        Expr::cust(r#""events"."impact_first""#),
-        Alias::new("first"),
-    );
-    for k in 0..columns {
-        firsts.expr_as(
-            Expr::cust(format!(r#"CAST(SUM("events"."v{k}") AS BIGINT)"#)),
-            Alias::new(format!("v{k}")),
-        );
-    }
-    firsts
-        .and_where(Expr::cust(r#""events"."impact_first" IS NOT NULL"#))
-        .group_by_col(Alias::new("first"));
-    for r in run(db, &firsts).await? {
-        let first: NaiveDate = get(&r, "first")?;
-        for k in 0..columns {
-            let n: i64 = get(&r, &format!("v{k}"))?;
-            if n != 0 {
-                *days
-                    .entry(first + chrono::Duration::days(k as i64))
-                    .or_default() += n;
-            }
-        }
-    }
-    // The later days are few: read them and look their events up, not the other way round.
-    let tails = Query::select()
-        .expr_as(
-            Expr::col((event_fact_day::Entity, event_fact_day::Column::Day)),
-            Alias::new("day"),
-        )
-        .expr_as(
-            Expr::cust(r#"CAST(SUM("event_fact_days"."visitors") AS BIGINT)"#),
-            Alias::new("n"),
-        )
-        .from(event_fact_day::Entity)
-        .join_as(
-            JoinType::InnerJoin,
-            event_fact::Entity,
-            Alias::new("events"),
-            Expr::cust(r#""events"."id" = "event_fact_days"."event_id""#),
-        )
-        .cond_where(filter_condition(f)?)
-        .group_by_col(Alias::new("day"))
-        .to_owned();
-    for r in run(db, &tails).await? {
-        *days.entry(get(&r, "day")?).or_default() += get::<i64>(&r, "n")?;
-    }
-    Ok(days
-        .into_iter()
-        .map(|(d, n)| (d.format("%Y-%m-%d").to_string(), n))
-        .collect())
 }
