@@ -17,7 +17,7 @@ pub async fn export_rows(
     f: &EventFilter,
 ) -> Result<(Vec<event::Model>, bool), QueryError> {
     let mut rows = event::Entity::find()
-        .filter(filter_condition(f)?)
+        .filter(filter_condition(f, db.get_database_backend())?)
         .order_by(event::Column::Rank, Order::Desc)
         .order_by(event::Column::Id, Order::Asc)
         .limit(MAX_EXPORT + 1)

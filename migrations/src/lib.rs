@@ -13,6 +13,7 @@ mod m20261128_000008_change_lists;
 mod m20261206_000009_redundant_event_indexes;
 mod m20261207_000010_store_state;
 mod m20261208_000011_derived_in_sql;
+pub mod m20261208_000012_event_search;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_redundant_event_indexes::Migration),
             Box::new(m20261207_000010_store_state::Migration),
             Box::new(m20261208_000011_derived_in_sql::Migration),
+            Box::new(m20261208_000012_event_search::Migration),
         ]
     }
 }

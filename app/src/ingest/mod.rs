@@ -2,6 +2,7 @@
 //! changes in one transaction, then enrich only what the classes need, through caches keyed
 //! by what each lookup depends on.
 
+mod bulk;
 pub mod diff;
 pub mod enrich;
 pub mod event_writes;
@@ -869,14 +870,14 @@ async fn commit(
     let began = std::time::Instant::now();
     let w = Write::events(p.db).await?;
     let txn = w.txn();
-    crate::store::bulk_write(txn, async {
+    bulk::bulk_write(txn, async {
         record_invalid(txn, run_id, invalid, now).await?;
         // A large load into tables with fewer rows than it adds (the first, above all) goes
         // around their indexes: created again once the rows are in, they cost a sort each.
         let new_events = d.diff.count(Class::New);
         let mut dropped = Vec::new();
         for table in ["events", "event_history", "pending_enrichment"] {
-            dropped.extend(crate::store::drop_indexes_for_load(txn, table, new_events).await?);
+            dropped.extend(bulk::drop_indexes_for_load(txn, table, new_events).await?);
         }
         let vanished = write_events(
             txn,
@@ -892,7 +893,7 @@ async fn commit(
         // A refresh rewrites an event with the provider's state; an admin's hiding stands.
         crate::store::moderation::reapply(txn).await?;
         enrich::record_plan(txn, &enrich::plan(&d.diff, &d.valid), run_id).await?;
-        crate::store::create_indexes(txn, &dropped).await?;
+        bulk::create_indexes(txn, &dropped).await?;
         p.pause().await;
         Ok(())
     })

@@ -187,7 +187,10 @@ pub async fn clusters(
         Some(level) if level <= MAX_CELL_LEVEL && cells_apply(f) => {
             from_cells(db, f, level, &cell_sql, &mut cells).await?;
         }
-        _ => count_live(db, filter_condition(f)?, &cell_sql, &mut cells).await?,
+        _ => {
+            let live = filter_condition(f, db.get_database_backend())?;
+            count_live(db, live, &cell_sql, &mut cells).await?
+        }
     }
     let mut out: Vec<Cluster> = cells
         .into_values()
@@ -426,7 +429,8 @@ async fn from_cells(
     };
     if fine.is_empty() {
         // A box smaller than two finest cells: counting it live is cheap.
-        count_live(db, filter_condition(f)?, cell_sql, out).await?;
+        let live = filter_condition(f, db.get_database_backend())?;
+        count_live(db, live, cell_sql, out).await?;
         return Ok(());
     }
     let shift = MAX_CELL_LEVEL - level;

@@ -6,10 +6,10 @@ use crate::filter::{Cursor, EventFilter, Sort};
 use crate::geo::{bounding_box, haversine_km};
 use crate::types::{EventDetail, EventPage, EventSummary, FlightOffer, NearbyAirport, Place};
 use chrono::{Duration, NaiveDate};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// Travellers only see events in this state.
@@ -51,7 +51,7 @@ pub enum QueryError {
 
 fn like_pattern(text: &str) -> String {
     let mut p = String::from("%");
-    for ch in text.to_lowercase().chars() {
+    for ch in text.to_ascii_lowercase().chars() {
         if matches!(ch, '%' | '_' | '\\') {
             p.push('\\');
         }
@@ -61,8 +61,34 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
-fn lower_like(col: event::Column, pattern: &str) -> Expr {
-    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+/// The free-text condition: `q` as a substring of the title, the venue's name or the city,
+/// case-insensitive for A to Z and exact for every other character, on both backends
+/// (SQLite's `LIKE` folds A to Z only; PostgreSQL's query folds them as its indexes do).
+/// On SQLite the trigram index narrows the rows first (it folds more letters, so it finds
+/// a superset); queries under three characters have no trigram and scan.
+fn text_condition(q: &str, backend: DbBackend) -> Condition {
+    use migrations::m20261208_000012_event_search::{folded, SEARCHED};
+    let pattern = like_pattern(q);
+    let mut any = Condition::any();
+    for column in SEARCHED {
+        let column = format!(r#""events"."{column}""#);
+        // sea-query numbers `$1` for PostgreSQL and binds `?` for SQLite.
+        let like = match backend {
+            DbBackend::Postgres => format!(r"{} LIKE $1 ESCAPE '\'", folded(&column)),
+            _ => format!(r"{column} LIKE ? ESCAPE '\'"),
+        };
+        any = any.add(Expr::cust_with_values(like, [pattern.clone()]));
+    }
+    if backend != DbBackend::Sqlite || q.chars().count() < 3 {
+        return any;
+    }
+    let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+    Condition::all()
+        .add(Expr::cust_with_values(
+            r#""events"."rowid" IN (SELECT "rowid" FROM "event_search" WHERE "event_search" MATCH ?)"#,
+            [phrase],
+        ))
+        .add(any)
 }
 
 fn attendance_or_zero() -> Expr {
@@ -70,17 +96,10 @@ fn attendance_or_zero() -> Expr {
 }
 
 /// The WHERE clause for a filter (without the cursor): shared by lists, counts and maps.
-pub fn filter_condition(f: &EventFilter) -> Result<Condition, QueryError> {
+pub fn filter_condition(f: &EventFilter, backend: DbBackend) -> Result<Condition, QueryError> {
     let mut cond = Condition::all().add(event::Column::State.eq(ACTIVE));
     if let Some(q) = &f.q {
-        let p = like_pattern(q);
-        cond = cond.add(
-            Condition::any()
-                .add(lower_like(event::Column::Title, &p))
-                .add(lower_like(event::Column::Description, &p))
-                .add(lower_like(event::Column::VenueName, &p))
-                .add(lower_like(event::Column::City, &p)),
-        );
+        cond = cond.add(text_condition(q, backend));
     }
     if !f.categories.is_empty() {
         cond = cond.add(event::Column::Category.is_in(f.categories.clone()));
@@ -296,7 +315,7 @@ pub async fn list_events(
     db: &DatabaseConnection,
     f: &EventFilter,
 ) -> Result<EventPage, QueryError> {
-    let cond = filter_condition(f)?;
+    let cond = filter_condition(f, db.get_database_backend())?;
     let total = event::Entity::find().filter(cond.clone()).count(db).await?;
     let mut query = event::Entity::find().filter(cond);
     if let Some(c) = &f.cursor {

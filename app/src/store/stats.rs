@@ -94,7 +94,7 @@ pub async fn count_by(
         .select_only()
         .column(col)
         .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(filter_condition(f)?)
+        .filter(filter_condition(f, db.get_database_backend())?)
         .group_by(col)
         .order_by(Expr::cust("n"), Order::Desc)
         .order_by(col, Order::Asc);
@@ -246,7 +246,7 @@ async fn spend_live(
             )),
             "transportation",
         )
-        .filter(filter_condition(f)?)
+        .filter(filter_condition(f, db.get_database_backend())?)
         .filter(event::Column::SpendUsd.is_not_null())
         .group_by(event::Column::Country)
         .order_by(Expr::cust("total"), Order::Desc)
@@ -319,7 +319,7 @@ pub async fn timeline(
             .column_as(Expr::cust(period.sql(db.get_database_backend())), "period")
             .column(event::Column::Category)
             .column_as(Expr::cust("COUNT(*)"), "n")
-            .filter(filter_condition(f)?)
+            .filter(filter_condition(f, db.get_database_backend())?)
             .group_by(Expr::cust("period"))
             .group_by(event::Column::Category)
             .order_by(Expr::cust("period"), Order::Asc)
@@ -344,7 +344,7 @@ pub async fn rank_attendance(
     f: &EventFilter,
 ) -> Result<Vec<RankPoint>, QueryError> {
     let rows = point_columns()
-        .filter(filter_condition(f)?)
+        .filter(filter_condition(f, db.get_database_backend())?)
         .filter(event::Column::Attendance.is_not_null())
         .order_by(event::Column::Rank, Order::Desc)
         .order_by(event::Column::Id, Order::Asc)
@@ -388,7 +388,7 @@ pub async fn cards(
     f: &EventFilter,
     today: NaiveDate,
 ) -> Result<DashboardCards, QueryError> {
-    let cond = filter_condition(f)?;
+    let cond = filter_condition(f, db.get_database_backend())?;
     // Upcoming: ending on or after today, or after the filter's own first day if later,
     // as one bound on the end date, so that a walk of the end index starts there.
     let today_text = today.format("%Y-%m-%d").to_string();
@@ -396,10 +396,13 @@ pub async fn cards(
         Some(from) if *from > today_text => from.clone(),
         _ => today_text,
     };
-    let upcoming = filter_condition(&EventFilter {
-        from: Some(ending_from.clone()),
-        ..f.clone()
-    })?;
+    let upcoming = filter_condition(
+        &EventFilter {
+            from: Some(ending_from.clone()),
+            ..f.clone()
+        },
+        db.get_database_backend(),
+    )?;
     // Starting soonest: events that start on or after today and, when the filter's first
     // day is later, on or after that day (one that began before it is under way, not
     // starting); one bound on the start date, so that a walk of the start index starts there.
@@ -514,7 +517,7 @@ async fn visitors_live(
     let ids = event::Entity::find()
         .select_only()
         .column(event::Column::Id)
-        .filter(filter_condition(f)?)
+        .filter(filter_condition(f, db.get_database_backend())?)
         .filter(event::Column::Impact.is_not_null())
         .build(backend);
     let sql = match backend {
@@ -583,7 +586,7 @@ async fn fare_side(
             Expr::col((event_airport::Entity, event_airport::Column::Iata))
                 .equals((flight_offer::Entity, far)),
         )
-        .cond_where(filter_condition(f)?)
+        .cond_where(filter_condition(f, db.get_database_backend())?)
         .to_owned();
     let far_airport = flight_offer::Entity::belongs_to(airport::Entity)
         .from(far)
