@@ -1,5 +1,5 @@
 //! The tables derived from the events, recomputed in SQL by the transaction that changes
-//! the events ([`super::write::Write`]): the dashboard's rollups (`stats_rollup`,
+//! the events (`store::write`): the dashboard's rollups (`stats_rollup`,
 //! `visitor_rollup`) and the map's cells (`cluster_cells`). Readers see the old tables or
 //! the new ones, never a mix, and there is nothing to remember about what changed.
 //!
