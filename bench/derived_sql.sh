@@ -56,19 +56,26 @@ time_sql() {
   printf '%s\n' "${ms[@]}" | sort -n | awk -v name="$name" '{v[NR]=$1} END {printf "%-62s median %9.1f ms  (runs: ", name, v[int((NR+1)/2)]; for (i=1;i<=NR;i++) printf "%s%s", v[i], (i<NR?", ":")\n")}'
 }
 
+# The expressions of app/src/store/stats.rs (Period::sql, industry_sql) and cells.rs.
 if [ "$BACKEND" = postgres ]; then
   cell9_gy='CAST(FLOOR((lat + 90.0) / 0.17578125) AS BIGINT)'
   cell9_gx='CAST(FLOOR((lon + 180.0) / 0.17578125) AS BIGINT)'
+  month="to_char(start_date, 'YYYY-MM')"
+  week="to_char(date_trunc('week', start_date), 'YYYY-MM-DD')"
+  share() { echo "((spend_industries)::json ->> '$1')::bigint"; }
 else
   cell9_gy='CAST((lat + 90.0) / 0.17578125 AS INTEGER)'
   cell9_gx='CAST((lon + 180.0) / 0.17578125 AS INTEGER)'
+  month="strftime('%Y-%m', start_date)"
+  week="date(start_date, '-' || ((CAST(strftime('%w', start_date) AS INTEGER) + 6) % 7) || ' days')"
+  share() { echo "CAST(json_extract(spend_industries, '\$.$1') AS INTEGER)"; }
 fi
 echo "active events: $(if [ "$BACKEND" = postgres ]; then psql -At "$DATABASE_URL" -c "SELECT count(*) FROM events WHERE state = 'active'"; else sqlite3 "$WORK/store.db" "SELECT count(*) FROM events WHERE state = 'active'"; fi)"
 
-# The dashboard's (category, country, month, week) rollup, recomputed from typed columns
-# (the narrow copies stand in for events with the spend split and start month as columns).
-time_sql "stats rollup recomputed (GROUP BY over the facts)" \
-  "CREATE TABLE r_stats AS SELECT category, country, start_month, start_week, COUNT(*) AS events, COUNT(spend_usd) AS spend_events, SUM(spend_usd) AS total, SUM(spend_accommodation) AS acc, SUM(spend_hospitality) AS hosp, SUM(spend_transportation) AS transp FROM event_facts GROUP BY category, country, start_month, start_week" \
+# The dashboard's (category, country, month, week) rollup, recomputed from the events as
+# app/src/store/derive.rs does (month, week and the spend split computed per row).
+time_sql "stats rollup recomputed (GROUP BY over the events)" \
+  "CREATE TABLE r_stats AS SELECT category, country, $month AS month, $week AS week, COUNT(*) AS events, COUNT(spend_usd) AS spend_events, SUM(spend_usd) AS total, SUM($(share accommodation)) AS acc, SUM($(share hospitality)) AS hosp, SUM($(share transportation)) AS transp FROM events WHERE state = 'active' GROUP BY category, country, $month, $week" \
   "DROP TABLE IF EXISTS r_stats"
 # The map's finest stored level from the events, then every coarser level from it by
 # halving the cell numbers: the levels nest exactly, whatever the floating point does.

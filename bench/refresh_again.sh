@@ -25,7 +25,7 @@ if ! { [ -f "$DIR/mock.pid" ] && kill -0 "$(cat "$DIR/mock.pid")" 2>/dev/null; }
 fi
 MOCK="http://127.0.0.1:$(awk '/^ready/ {print $2}' "$DIR/mock.out")"
 use_mock_providers "$MOCK"
-log() { env NO_COLOR=1 RUST_LOG=warn,app::ingest=info,app::store::derived=info "$@"; }
+log() { env NO_COLOR=1 RUST_LOG=warn,app::ingest=info,app::store::derive=info "$@"; }
 if [ ! -f "$DIR/base.db" ]; then
   curl -sf "$MOCK/control/generation/0" >/dev/null
   DATABASE_URL="sqlite://$DIR/base.db?mode=rwc" "$BIN" migrate >/dev/null 2>&1
@@ -47,5 +47,5 @@ echo "# bench/refresh_again.sh $N, $(date -u '+%F %H:%M'), checkout $(git rev-pa
 echo "5% refresh: $(cat "$DIR/refresh.time")"
 echo "stages: $(sed -n 's/.*stage finished.*stage="\{0,1\}\([a-z]*\)"\{0,1\} seconds=\([0-9.]*\).*/\1 \2/p' "$DIR/refresh.log" |
   awk '{printf "%s%s %.1f", sep, $1, $2; sep=", "}')"
-sed -n 's/.*commit written \(.*\)/commit: \1/p; s/.*derived tables updated by difference \(.*\)/derived: \1/p' "$DIR/refresh.log"
+sed -n 's/.*commit written \(.*\)/commit: \1/p; s/.*derived tables recomputed \(.*\)/derived: \1/p' "$DIR/refresh.log"
 tail -1 "$DIR/refresh.json" | jq -c '{status, classes}'

@@ -396,7 +396,11 @@ async fn migrating_carries_meta_into_store_state(backend: Backend) {
     use sea_orm::{ConnectionTrait, Statement};
     let db = common::test_db(backend).await;
     let store = app::store::connect(&db.url).await.unwrap();
-    let before_state = Migrator::migrations().len() as u32 - 2;
+    let before_state = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261207_000010_store_state")
+        .unwrap() as u32;
+    let after_state = Migrator::migrations().len() as u32 - before_state;
     Migrator::up(&store, Some(before_state)).await.unwrap();
     store
         .execute_unprepared(
@@ -432,7 +436,7 @@ async fn migrating_carries_meta_into_store_state(backend: Backend) {
         "no events, nothing counted"
     );
 
-    Migrator::down(&store, Some(2)).await.unwrap();
+    Migrator::down(&store, Some(after_state)).await.unwrap();
     let meta: Vec<(String, String)> = store
         .query_all_raw(Statement::from_string(
             store.get_database_backend(),
