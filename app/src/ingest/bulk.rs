@@ -180,19 +180,8 @@ pub(crate) async fn create_indexes<C: ConnectionTrait>(
 mod tests {
     use super::*;
     use crate::store::connect;
-    use sea_orm::{Statement, TransactionTrait};
-
-    async fn pragma<C: ConnectionTrait>(db: &C, name: &str) -> i64 {
-        db.query_one_raw(Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
-            format!("PRAGMA {name}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index(0)
-        .unwrap()
-    }
+    use crate::store::tests::pragma;
+    use sea_orm::TransactionTrait;
 
     #[tokio::test]
     async fn a_failed_bulk_write_gives_the_connection_back_as_it_was() {
@@ -269,7 +258,7 @@ mod tests {
         outcome.unwrap();
         txn.commit().await.unwrap();
         let indexes: Vec<String> = db
-            .query_all_raw(Statement::from_string(
+            .query_all_raw(sea_orm::Statement::from_string(
                 sea_orm::DbBackend::Sqlite,
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'filler' \
                  ORDER BY name",

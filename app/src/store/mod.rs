@@ -157,11 +157,12 @@ fn sqlite_path(url: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use sea_orm::Statement;
 
-    async fn pragma<C: ConnectionTrait>(db: &C, name: &str) -> i64 {
+    /// A SQLite pragma's value on this connection.
+    pub(crate) async fn pragma<C: ConnectionTrait>(db: &C, name: &str) -> i64 {
         db.query_one_raw(Statement::from_string(
             sea_orm::DbBackend::Sqlite,
             format!("PRAGMA {name}"),
