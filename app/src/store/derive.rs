@@ -3,11 +3,12 @@
 //! `visitor_rollup`) and the map's cells (`cluster_cells`). Readers see the old tables or
 //! the new ones, never a mix, and there is nothing to remember about what changed.
 //!
-//! Why recompute rather than update by difference: at 1,000,000 events the whole
-//! recomputation takes 8.3 s on SQLite and 3.4 s on PostgreSQL (rollups 3.3 / 1.85 s, the
-//! finest cells 3.8 / 1.19 s, the coarser levels from the finest 1.2 / 0.38 s;
-//! `bench/derived_sql.sh`, docs/figures/derived-sql-1m-*.txt), where counting a 5%
-//! refresh by difference cost 5.7 to 7.0 s on SQLite and 2,700 lines of bookkeeping.
+//! Why recompute rather than update by difference: the bookkeeping that counted changes
+//! by difference took 2,700 lines (generations, validity flags, change lists, narrow
+//! copies) and every writer had to call it. The cost, measured at 1,000,000 events
+//! (`bench/pipeline.sh`, docs/performance.md): the recount takes 18.9 to 28.1 s of a 5%
+//! refresh on SQLite, where counting by difference took 5.7 to 7.0 s. Narrowing it to the
+//! groups a write touches is the next step.
 
 use super::cells::{cell_exprs, cell_text, level_cell, MAX_CELL_LEVEL};
 use super::stats::{industry_sql, Period};
