@@ -45,11 +45,10 @@ fn holder_is_dead_here(holder: &str) -> bool {
 impl RefreshLock {
     /// Takes the refresh lock, or answers `None` while someone else holds it.
     pub async fn acquire(db: &DatabaseConnection) -> Result<Option<RefreshLock>, DbErr> {
-        let name = NAME;
         let holder = new_holder();
         let now = Utc::now();
         let inserted = lock::Entity::insert(lock::ActiveModel {
-            name: Set(name.into()),
+            name: Set(NAME.into()),
             holder: Set(holder.clone()),
             acquired_at: Set(now),
             heartbeat_at: Set(now),
@@ -66,7 +65,7 @@ impl RefreshLock {
         }
         // Take over a lock whose holder died: a process of this machine that no longer
         // exists, or any holder that stopped beating. One conditional UPDATE decides.
-        let Some(current) = lock::Entity::find_by_id(name.to_string()).one(db).await? else {
+        let Some(current) = lock::Entity::find_by_id(NAME.to_string()).one(db).await? else {
             return Box::pin(Self::acquire(db)).await;
         };
         let stale = now - Duration::seconds(STALE_AFTER_SECS);
@@ -77,7 +76,7 @@ impl RefreshLock {
             .col_expr(lock::Column::Holder, Expr::value(holder.clone()))
             .col_expr(lock::Column::AcquiredAt, Expr::value(now))
             .col_expr(lock::Column::HeartbeatAt, Expr::value(now))
-            .filter(lock::Column::Name.eq(name))
+            .filter(lock::Column::Name.eq(NAME))
             .filter(lock::Column::Holder.eq(current.holder.clone()))
             .exec(db)
             .await?;

@@ -33,28 +33,39 @@ pub fn uses_rollups(f: &EventFilter) -> bool {
     f.only_kind_and_place() && f.bbox.is_none()
 }
 
-/// The categories and countries of a filter as a condition on `stats_rollup`.
-fn stats_condition(f: &EventFilter) -> sea_orm::Condition {
+/// The categories and countries of a filter as a condition on a rollup's own category and
+/// country columns.
+fn rollup_condition<C: ColumnTrait>(
+    f: &EventFilter,
+    category: C,
+    country: C,
+) -> sea_orm::Condition {
     let mut c = sea_orm::Condition::all();
     if !f.categories.is_empty() {
-        c = c.add(stats_rollup::Column::Category.is_in(f.categories.clone()));
+        c = c.add(category.is_in(f.categories.clone()));
     }
     if !f.countries.is_empty() {
-        c = c.add(stats_rollup::Column::Country.is_in(f.countries.clone()));
+        c = c.add(country.is_in(f.countries.clone()));
     }
     c
 }
 
-/// The same for `visitor_rollup`.
+/// [`rollup_condition`] on `stats_rollup`.
+fn stats_condition(f: &EventFilter) -> sea_orm::Condition {
+    rollup_condition(
+        f,
+        stats_rollup::Column::Category,
+        stats_rollup::Column::Country,
+    )
+}
+
+/// [`rollup_condition`] on `visitor_rollup`.
 fn visitor_condition(f: &EventFilter) -> sea_orm::Condition {
-    let mut c = sea_orm::Condition::all();
-    if !f.categories.is_empty() {
-        c = c.add(visitor_rollup::Column::Category.is_in(f.categories.clone()));
-    }
-    if !f.countries.is_empty() {
-        c = c.add(visitor_rollup::Column::Country.is_in(f.countries.clone()));
-    }
-    c
+    rollup_condition(
+        f,
+        visitor_rollup::Column::Category,
+        visitor_rollup::Column::Country,
+    )
 }
 
 /// Events per value of a column (an empty string for no value), most first, then by
